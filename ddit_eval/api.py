@@ -1,0 +1,189 @@
+"""The narrow interfaces every part of ddit-eval plugs into.
+
+Tasks turn samples into frozen *requests*; a model has one batched method per
+request kind; the runner groups, batches and records.  Nothing here loads data
+or weights, so importing it is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
+
+from PIL import Image
+
+# --------------------------------------------------------------------------- requests
+
+GENERATE_IMAGES = "generate_images"
+CAPTION = "caption"
+ANSWER = "answer"
+REQUEST_KINDS = (GENERATE_IMAGES, CAPTION, ANSWER)
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """Text-to-image: `num_images` images for one prompt.
+
+    Image k of the request must depend only on (`seed`, k, prompt, settings),
+    never on what else is in the batch.  `None` settings mean the model's default.
+    """
+
+    id: str
+    prompt: str
+    seed: int
+    num_images: int = 1
+    steps: Optional[int] = None
+    guidance: Optional[float] = None
+    resolution: Optional[int] = None
+    negative_prompt: str = ""
+
+    kind: ClassVar[str] = GENERATE_IMAGES
+
+
+@dataclass(frozen=True)
+class CaptionRequest:
+    """Image-to-text with nothing fixed: the model describes the image."""
+
+    id: str
+    image: Image.Image
+    seed: int
+    steps: Optional[int] = None
+    length: Optional[int] = None  # text positions to fill; None = the model's default
+
+    kind: ClassVar[str] = CAPTION
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """Image + prompt to answer (VQA infill).
+
+    `prompt` is the full text the model sees (the task applied its template).
+    `answer_length` bounds the masked positions after the prompt; None keeps
+    the paper's protocol (fill the model's whole text length).
+    """
+
+    id: str
+    image: Image.Image
+    prompt: str
+    seed: int
+    steps: Optional[int] = None
+    answer_length: Optional[int] = None
+
+    kind: ClassVar[str] = ANSWER
+
+
+Request = ImageRequest | CaptionRequest | AnswerRequest
+
+
+def request_settings(request: Request) -> dict:
+    """The decoding settings of a request (everything except id, seed and inputs).
+
+    Requests with equal settings may share a batch.
+    """
+    skip = {"id", "seed", "image", "prompt"}
+    return {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in skip}
+
+
+# --------------------------------------------------------------------------- models
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the runner needs from a model: one batched call per request kind.
+
+    Each method returns one output per request, in order; a row's output must
+    not depend on the other rows of the batch.  A method may raise for a whole
+    batch; the runner then retries rows one by one to isolate the failing one.
+    """
+
+    name: str
+
+    def config(self) -> dict:
+        """JSON-serialisable description: weights, dtype, device, default settings."""
+
+    def generate_images(self, requests: Sequence[ImageRequest]) -> list[list[Image.Image]]: ...
+
+    def caption(self, requests: Sequence[CaptionRequest]) -> list[str]: ...
+
+    def answer(self, requests: Sequence[AnswerRequest]) -> list[str]: ...
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One benchmark item: a stable string id and a light document (no pixels).
+
+    `doc` holds whatever the task needs later: question, references, an image
+    reference (path, dataset row index) that `Task.build_request` opens lazily.
+    """
+
+    id: str
+    doc: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """What scoring a task returns.
+
+    `per_sample[i]` holds the per-sample scores of `records[i]` (same order);
+    keys whose mean equals a headline metric use that metric's name so that
+    `compare` can pair them.  `notes` are human-readable remarks for the report
+    (e.g. "CIDEr computed on a 100-image subset").
+    """
+
+    metrics: dict[str, float]
+    per_sample: list[dict[str, float]]
+    notes: list[str] = field(default_factory=list)
+
+
+class Task:
+    """Base class of a benchmark.  Subclasses declare, the runner drives.
+
+    Class attributes are facts readable without loading anything (for
+    `list-tasks`).  `default_settings` lists every setting `--set` may change;
+    values passed in are type-checked against these defaults.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    data_source: ClassVar[str]
+    primary_metric: ClassVar[str]
+    request_kind: ClassVar[str]
+    higher_is_better: ClassVar[bool] = True
+    default_settings: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self.default_settings))
+        if unknown:
+            raise KeyError(f"task {self.name!r} has no setting {unknown[0]!r}")
+        self.settings = {**self.default_settings, **settings}
+
+    # -- data
+    def samples(self) -> Iterator[Sample]:
+        """Every sample, in a fixed order, loading no pixels."""
+        raise NotImplementedError
+
+    def build_request(self, sample: Sample, seed: int) -> Request:
+        """The model request for a sample; may open its image (errors become sample errors)."""
+        raise NotImplementedError
+
+    def describe_sample(self, sample: Sample) -> dict:
+        """JSON fields written next to the prediction: model input and references."""
+        return dict(sample.doc)
+
+    # -- scoring
+    def evaluate(self, records: Sequence[dict]) -> Evaluation:
+        """Score records (each has `id`, `prediction` and `describe_sample` fields)."""
+        raise NotImplementedError
+
+    # -- optional extras
+    def config(self) -> dict:
+        """Everything that defines this task's protocol; recorded in results.json."""
+        return {"name": self.name, "data_source": self.data_source, "settings": dict(self.settings)}
+
+    def plots(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
+        """Write task-specific PNGs under out_dir; return their paths."""
+        return []

@@ -1,0 +1,282 @@
+"""Command line: run, list-tasks, score, report, compare.
+
+Bad input is one line on stderr and exit status 2 (`--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import compare as compare_mod
+from . import reports
+from .errors import UsageError
+from .models import DEFAULT_MODEL, check_model_spec, load_model
+from .overrides import task_overrides
+from .provenance import versions
+from .registry import TASKS, include_path
+from .results import read_jsonl, write_json_atomic
+from .runner import RunAborted, RunOptions, TaskRunner, absolute_image_paths
+
+DEFAULT_TASKS = "shapes-vqa,shapes-caption,shapes-pope,shapes-mme,shapes-geneval"
+# Settings that change how fast a run goes, never what it computes: they may differ on resume.
+_NOT_FINGERPRINTED = ("batch_size", "max_errors")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are our one-line errors with exit status 2."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ddit_eval", description="Evaluate Dual Diffusion (D-DiT) models on generation and understanding benchmarks.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run tasks on a model and write predictions, metrics, report and plots")
+    run.add_argument("--tasks", default=DEFAULT_TASKS, help=f"comma-separated task names (default: the shapes suite, {DEFAULT_TASKS})")
+    run.add_argument("--model", default=DEFAULT_MODEL, help="local checkpoint folder (official diffusers layout), Hugging Face hub id, "
+                     "or a test double such as double:pixel (default: the embedded tiny model)")
+    run.add_argument("--limit", type=_positive_int, help="score only the first N samples of each task")
+    run.add_argument("--batch-size", type=_positive_int, default=8, help="requests per model call; never changes results (default 8)")
+    run.add_argument("--seed", type=int, default=0, help="run seed; each sample's seed derives from (seed, task, sample id)")
+    run.add_argument("--output-dir", help="run folder (default runs/<UTC time>-<model>); re-running with the same folder resumes")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--dtype", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help="auto: bf16 on cuda, fp32 on cpu")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a task or generation setting (steps, answer_length, ...); TASK.KEY=VALUE for one task")
+    run.add_argument("--max-errors", type=_non_negative_int, help="stop once more samples than this have failed (default: no limit)")
+    run.add_argument("--retry-errors", action="store_true", help="on resume, recompute samples that failed before")
+    run.add_argument("--overwrite", action="store_true", help="discard what the output folder holds and start over")
+    run.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
+
+    lst = sub.add_parser("list-tasks", help="list every registered task")
+    lst.add_argument("--include-path", action="append", default=[], metavar="DIR")
+
+    score = sub.add_parser("score", help="score predictions made elsewhere (JSONL lines with id and prediction)")
+    score.add_argument("--task", required=True)
+    score.add_argument("--predictions", required=True, help="JSONL file; image predictions are paths relative to it")
+    score.add_argument("--output-dir")
+    score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    score.add_argument("--include-path", action="append", default=[], metavar="DIR")
+
+    report = sub.add_parser("report", help="one comparison table (Markdown, CSV, LaTeX) and bar plots across runs")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("--output", default="comparison", help="file stem for .md/.csv/.tex and -<task>.png (default ./comparison)")
+
+    cmp_ = sub.add_parser("compare", help="the checkpoint gate: exit 1 on a significant drop beyond its margin")
+    cmp_.add_argument("baseline", metavar="BASELINE_DIR")
+    cmp_.add_argument("candidate", metavar="CANDIDATE_DIR")
+    cmp_.add_argument("--max-drop", action="append", default=[], metavar="TASK.METRIC=X",
+                      help="allowed drop in the metric's units (default 0: any significant drop fails)")
+    cmp_.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level of the bootstrap interval (default 0.05)")
+    return parser
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def _make_tasks(names: list[str], overrides: list[str]) -> dict:
+    classes = {name: TASKS.get(name) for name in names}
+    settings = task_overrides(overrides, classes)
+    return {name: cls(**settings[name]) for name, cls in classes.items()}
+
+
+def _default_output_dir(model: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = Path(model.split("?")[0].rstrip("/")).name.replace(":", "-") or "model"
+    return Path("runs") / f"{stamp}-{name}"
+
+
+def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
+    """Create the folder, prove it is writable, and refuse to mix runs of different settings."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"output dir {str(out)!r} is not writable: {exc.strerror or exc}") from None
+    run_file = out / "run.json"
+    if overwrite:
+        for name in ("samples", "results.json", "report.md", "metrics.png", "run.json"):
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    elif run_file.exists():
+        import json
+
+        recorded = json.loads(run_file.read_text())
+        if recorded != fingerprint:
+            keys = sorted(k for k in set(recorded) | set(fingerprint) if recorded.get(k) != fingerprint.get(k))
+            raise UsageError(f"{str(out)!r} holds a run with other settings ({', '.join(keys)} differ); "
+                             "use another --output-dir, or --overwrite to start over")
+    write_json_atomic(run_file, fingerprint)
+
+
+def cmd_run(args) -> int:
+    for directory in args.include_path:
+        include_path(directory)
+    names = [n.strip() for n in args.tasks.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--tasks is empty")
+    tasks = _make_tasks(names, args.overrides)
+    check_model_spec(args.model)
+    out = Path(args.output_dir) if args.output_dir else _default_output_dir(args.model)
+    fingerprint = {"model": args.model, "seed": args.seed, "limit": args.limit, "device": args.device, "dtype": args.dtype,
+                   "tasks": {name: task.config() for name, task in tasks.items()}}
+    _prepare_output_dir(out, fingerprint, args.overwrite)
+
+    start = time.monotonic()
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    load_s = time.monotonic() - start
+    options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
+                         retry_errors=args.retry_errors)
+    results = {"tasks": {}, "config": {**fingerprint, "batch_size": args.batch_size, "model_config": model.config()},
+               "versions": versions(), "timing": {"model_load_s": round(load_s, 3)}}
+    runner = TaskRunner(model, out, options)
+    plots: dict[str, list[str]] = {}
+    try:
+        for name, task in tasks.items():
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            results["tasks"][name] = runner.run(task)
+            plots[name] = [os.path.relpath(p, out) for p in task.plots(_scored_records(out, name, task), _evaluation(results, name), str(out))]
+            results["timing"]["total_s"] = round(time.monotonic() - start, 3)
+            write_json_atomic(out / "results.json", results)
+    except RunAborted as exc:
+        write_json_atomic(out / "results.json", results)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    reports.write_run_report(out, results, plots)
+    print(reports.run_report(results, {}).split("\n## ")[0].rstrip())
+    print(f"\nresults in {out}/ (results.json, report.md, samples/)")
+    return 0
+
+
+def _scored_records(out: Path, name: str, task) -> list[dict]:
+    records = [r for r in read_jsonl(out / "samples" / f"{name}.jsonl") if "error" not in r]
+    from .api import GENERATE_IMAGES
+
+    return absolute_image_paths(records, out / "samples") if task.request_kind == GENERATE_IMAGES else records
+
+
+def _evaluation(results: dict, name: str):
+    from .api import Evaluation
+
+    summary = results["tasks"][name]
+    return Evaluation(metrics=summary["metrics"], per_sample=[], notes=summary["notes"])
+
+
+# ----------------------------------------------------------------------------- other commands
+
+
+def cmd_list_tasks(args) -> int:
+    for directory in args.include_path:
+        include_path(directory)
+    for name in TASKS.names():
+        cls = TASKS.get(name)
+        print(f"{name:<22} {cls.description}\n{'':<22} data: {cls.data_source}; headline metric: {cls.primary_metric}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    for directory in args.include_path:
+        include_path(directory)
+    task = _make_tasks([args.task], args.overrides)[args.task]
+    path = Path(args.predictions)
+    try:
+        predictions = {r["id"]: r for r in read_jsonl(path)}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"cannot read predictions {str(path)!r}: {exc}") from None
+    samples = {s.id: s for s in task.samples()}
+    unknown = [i for i in predictions if i not in samples]
+    if unknown:
+        raise UsageError(f"{len(unknown)} prediction ids are not samples of {task.name!r}, e.g. {unknown[0]!r}")
+    records = [{"id": i, **task.describe_sample(s), "prediction": predictions[i]["prediction"]}
+               for i, s in samples.items() if i in predictions and "prediction" in predictions[i]]
+    if not records:
+        raise UsageError(f"{str(path)!r} has no line with a prediction")
+    from .api import GENERATE_IMAGES
+
+    scorable = absolute_image_paths(records, path.parent) if task.request_kind == GENERATE_IMAGES else records
+    evaluation = task.evaluate(scorable)
+    notes = list(evaluation.notes)
+    if len(records) < len(samples):
+        notes.append(f"scored {len(records)} of {len(samples)} samples")
+    out = Path(args.output_dir) if args.output_dir else _default_output_dir(f"score-{task.name}")
+    from .results import SampleLog
+
+    SampleLog(out / "samples" / f"{task.name}.jsonl").rewrite({**r, "scores": s} for r, s in zip(records, evaluation.per_sample))
+    results = {"tasks": {task.name: {"metrics": evaluation.metrics, "primary": task.primary_metric,
+                                     "higher_is_better": task.higher_is_better, "n": len(records), "errors": 0, "notes": notes}},
+               "config": {"predictions": str(path.resolve()), "tasks": {task.name: task.config()}}, "versions": versions(), "timing": {}}
+    write_json_atomic(out / "results.json", results)
+    reports.write_run_report(out, results, {})
+    print(reports.run_report(results, {}).split("\n## ")[0].rstrip())
+    return 0
+
+
+def cmd_report(args) -> int:
+    table = reports.comparison_table(args.run_dirs)
+    written = reports.write_comparison(table, Path(args.output))
+    print(table.to_markdown(floatfmt=".4g"))
+    print("\nwrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    rows = compare_mod.compare_runs(Path(args.baseline), Path(args.candidate), compare_mod.parse_max_drops(args.max_drop), args.alpha)
+    print(compare_mod.format_table(rows, args.alpha))
+    failed = [r for r in rows if r.failed]
+    for r in failed:
+        print(f"FAIL {r.task}.{r.metric}: dropped {r.drop:.4g} (allowed {r.max_drop:g}), "
+              f"{100 * (1 - args.alpha):g}% CI of the difference [{r.ci_low:+.4g}, {r.ci_high:+.4g}]", file=sys.stderr)
+    return 1 if failed else 0
+
+
+COMMANDS = {"run": cmd_run, "list-tasks": cmd_list_tasks, "score": cmd_score, "report": cmd_report, "compare": cmd_compare}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            args.command = "run"
+            args = build_parser().parse_args([*argv, "run"])
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,129 @@
+"""Deterministic test doubles of a D-DiT model, for exercising the harness without weights.
+
+`double:pixel` looks at the pixels it is given and answers from them: the
+colour of the largest non-background region, whether a named colour is present,
+how many separate coloured regions there are.  It is a real (weak) model of
+the sample, not a stub: its answers change with the image and the question.
+
+Options ride on the spec like a URL query: `double:pixel?delay=0.05&wrong=0.3&fail=bad`.
+- delay: seconds of sleep per row (makes kill/resume testing possible);
+- wrong: probability, drawn from the request seed, of answering "unknown" (a worse model);
+- fail: raise for any request whose id contains this text (a model error).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Sequence
+from urllib.parse import parse_qsl
+
+import numpy as np
+from PIL import Image
+
+from .api import AnswerRequest, CaptionRequest, ImageRequest
+from .errors import UsageError
+
+PALETTE = {
+    "red": (220, 40, 40),
+    "green": (40, 180, 60),
+    "blue": (40, 70, 220),
+    "yellow": (235, 220, 40),
+    "purple": (140, 50, 180),
+    "orange": (245, 140, 30),
+    "white": (245, 245, 245),
+    "black": (15, 15, 15),
+}
+BACKGROUND = (128, 128, 128)
+_NUMBER = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _colour_counts(image: Image.Image) -> dict[str, int]:
+    """Pixels per palette colour, by nearest colour; the background is not counted."""
+    pixels = np.asarray(image.convert("RGB").resize((32, 32), Image.NEAREST), dtype=np.int32).reshape(-1, 3)
+    names = ["background", *PALETTE]
+    centres = np.array([BACKGROUND, *PALETTE.values()], dtype=np.int32)
+    nearest = ((pixels[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+    counts = np.bincount(nearest, minlength=len(names))
+    return {name: int(c) for name, c in zip(names, counts) if name != "background" and c > 4}
+
+
+class PixelModel:
+    """Answers from the image's colours; see the module docstring."""
+
+    def __init__(self, delay: float = 0.0, wrong: float = 0.0, fail: str = "") -> None:
+        self.delay, self.wrong, self.fail = delay, wrong, fail
+        self.name = "double-pixel"
+
+    def config(self) -> dict:
+        return {"kind": "test double", "name": self.name, "delay": self.delay, "wrong": self.wrong, "fail": self.fail}
+
+    def _check(self, request) -> None:
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail and self.fail in request.id:
+            raise RuntimeError(f"planted model failure on {request.id!r}")
+
+    def _is_wrong(self, seed: int) -> bool:
+        return self.wrong > 0 and random.Random(seed).random() < self.wrong
+
+    def answer(self, requests: Sequence[AnswerRequest]) -> list[str]:
+        out = []
+        for r in requests:
+            self._check(r)
+            counts = _colour_counts(r.image)
+            question = r.prompt.lower()
+            if self._is_wrong(r.seed):
+                out.append("unknown")
+            elif question.lstrip("q: ").startswith(("is ", "are ", "does ")):
+                named = [c for c in PALETTE if c in question]
+                out.append("yes" if named and all(c in counts for c in named) else "no")
+            elif "how many" in question:
+                out.append(_NUMBER.get(len(counts), str(len(counts))))
+            else:
+                out.append(max(counts, key=counts.get) if counts else "none")
+        return out
+
+    def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:
+        out = []
+        for r in requests:
+            self._check(r)
+            counts = sorted(_colour_counts(r.image).items(), key=lambda kv: -kv[1])
+            out.append("a picture of " + " and ".join(f"a {c} shape" for c, _ in counts) if counts else "an empty picture")
+        return out
+
+    def generate_images(self, requests: Sequence[ImageRequest]) -> list[list[Image.Image]]:
+        out = []
+        for r in requests:
+            self._check(r)
+            named = [c for c in PALETTE if c in r.prompt.lower()]
+            size = r.resolution or 64
+            images = []
+            for k in range(r.num_images):
+                rng = np.random.default_rng([r.seed, k])
+                canvas = np.full((size, size, 3), BACKGROUND, dtype=np.uint8)
+                for i, colour in enumerate(named[:3]):
+                    x0 = int(rng.integers(0, size // 2))
+                    canvas[size // 4 : size // 4 + size // 3, x0 : x0 + size // 3] = PALETTE[colour]
+                images.append(Image.fromarray(canvas))
+            out.append(images)
+        return out
+
+
+DOUBLES = {"pixel": PixelModel}
+
+
+def load_double(spec: str) -> PixelModel:
+    """Build a double from `double:<name>[?key=value&...]`."""
+    name, _, query = spec[len("double:") :].partition("?")
+    if name not in DOUBLES:
+        raise UsageError(f"unknown test double {name!r}; known: {', '.join(DOUBLES)}")
+    options = {}
+    for key, value in parse_qsl(query):
+        if key in ("delay", "wrong"):
+            options[key] = float(value)
+        elif key == "fail":
+            options[key] = value
+        else:
+            raise UsageError(f"test double option {key!r} is unknown; known: delay, wrong, fail")
+    return DOUBLES[name](**options)

@@ -1,0 +1,43 @@
+"""Progress display: a tqdm bar on a terminal, periodic plain log lines otherwise (CI)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tqdm import tqdm
+
+
+class Progress:
+    """Counts finished samples of one task and shows rate and ETA."""
+
+    def __init__(self, total: int, desc: str, initial: int = 0, interval_s: float = 10.0, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.total, self.desc, self.done = total, desc, initial
+        self.interval_s = interval_s
+        self._start = self._last = time.monotonic()
+        self._initial = initial
+        self._bar = None
+        if self.stream.isatty():
+            self._bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=self.stream, dynamic_ncols=True)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+            return
+        now = time.monotonic()
+        if now - self._last >= self.interval_s or self.done >= self.total:
+            self._last = now
+            self._log(now)
+
+    def _log(self, now: float) -> None:
+        elapsed = max(now - self._start, 1e-9)
+        rate = (self.done - self._initial) / elapsed
+        left = self.total - self.done
+        eta = f"{left / rate:.0f}s" if rate > 0 else "?"
+        print(f"[{self.desc}] {self.done}/{self.total} samples, {rate:.2f} samples/s, ETA {eta}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,95 @@
+"""Durable result files: append-only per-sample logs and atomically replaced summaries.
+
+A run can be killed at any byte; the sample log then ends in at most one torn
+line, which `SampleLog.load` detects and cuts off before new lines are appended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write JSON to a temporary file in the same folder, fsync, then `os.replace`."""
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a JSONL file written by someone else; a bad line is an error naming its number."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    return records
+
+
+class SampleLog:
+    """`samples/<task>.jsonl`: one JSON record per line, appended and fsynced batch by batch."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> list[dict]:
+        """Records already written; a torn last line (killed mid-write) is removed from the file."""
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        records, good_end, start = [], 0, 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            if end == -1:
+                break  # no newline: the last write was cut off
+            line = data[start:end]
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    if data[end + 1 :].strip():
+                        raise ValueError(f"{self.path}: corrupt line in the middle of the file") from None
+                    break
+            good_end = start = end + 1
+        if good_end < len(data):
+            with open(self.path, "r+b") as f:
+                f.truncate(good_end)
+                os.fsync(f.fileno())
+        return records
+
+    def append(self, records: Iterable[dict]) -> None:
+        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+        if not lines:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(lines)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def rewrite(self, records: Iterable[dict]) -> None:
+        """Replace the whole log at once (used to add final scores)."""
+        text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+        write_text_atomic(self.path, text)

@@ -1,0 +1,76 @@
+"""Bad input: one line naming the problem, exit status 2, no traceback (unless --debug)."""
+
+import pytest
+
+from conftest import run_subprocess
+
+
+def _one_line_error(code, err):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_unknown_task_suggests_close_names(cli):
+    line = _one_line_error(*cli("run", "--tasks", "toy-colours", "--model", "double:pixel")[::2])
+    assert "unknown task 'toy-colours'" in line and "did you mean toy-colors" in line
+
+
+def test_unknown_set_key(cli):
+    line = _one_line_error(*cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--set", "stepz=3")[::2])
+    assert "unknown --set key 'stepz'" in line and "steps" in line
+
+
+def test_set_value_of_wrong_type(cli):
+    line = _one_line_error(*cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--set", "steps=many")[::2])
+    assert "expected int" in line
+
+
+def test_missing_model_path(cli, tmp_path):
+    line = _one_line_error(*cli("run", "--tasks", "toy-colors", "--model", tmp_path / "no-such-ckpt")[::2])
+    assert "no such file or directory" in line and "no-such-ckpt" in line
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "x"])
+def test_limit_must_be_positive(cli, limit):
+    line = _one_line_error(*cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--limit", limit)[::2])
+    assert "--limit" in line
+
+
+def test_output_dir_not_writable(cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    line = _one_line_error(*cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--output-dir", blocker / "run")[::2])
+    assert "not writable" in line
+
+
+def test_unreadable_predictions_file(cli, tmp_path):
+    line = _one_line_error(*cli("score", "--task", "toy-colors", "--predictions", tmp_path / "missing.jsonl")[::2])
+    assert "missing.jsonl" in line
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "c0000", "prediction": "red"}\n{oops\n')
+    line = _one_line_error(*cli("score", "--task", "toy-colors", "--predictions", bad)[::2])
+    assert "bad.jsonl:2" in line
+
+
+def test_unknown_command_option(cli):
+    _one_line_error(*cli("run", "--no-such-flag")[::2])
+
+
+def test_debug_shows_the_traceback_and_real_cli_exit_status(tmp_path):
+    proc = run_subprocess("--debug", "run", "--tasks", "nope", "--model", "double:pixel", "--output-dir", tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "Traceback" in err and err.strip().splitlines()[-1].startswith("error: unknown task")
+
+
+def test_help_documents_every_command(capsys):
+    from ddit_eval.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "list-tasks", "score", "report", "compare"):
+        assert command in out
