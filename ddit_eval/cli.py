@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tasks", default=DEFAULT_TASKS, help=f"comma-separated task names (default: the shapes suite, {DEFAULT_TASKS})")
     run.add_argument("--model", default=DEFAULT_MODEL, help="local checkpoint folder (official diffusers layout), Hugging Face hub id, "
                      "or a test double such as double:pixel (default: the embedded tiny model)")
+    run.add_argument("--mask-embedding", metavar="FILE", help="aligned mask-token embedding (.pt/.safetensors/.npy) written "
+                     "into the T5 row of <extra_id_0> after loading, when you have the official file")
     run.add_argument("--limit", type=_positive_int, help="score only the first N samples of each task")
     run.add_argument("--batch-size", type=_positive_int, default=8, help="requests per model call; never changes results (default 8)")
     run.add_argument("--seed", type=int, default=0, help="run seed; each sample's seed derives from (seed, task, sample id)")
@@ -146,13 +148,15 @@ def cmd_run(args) -> int:
         raise UsageError("--tasks is empty")
     tasks = _make_tasks(names, args.overrides)
     check_model_spec(args.model)
+    if args.mask_embedding and not Path(args.mask_embedding).expanduser().is_file():
+        raise UsageError(f"--mask-embedding {args.mask_embedding!r}: no such file")
     out = Path(args.output_dir) if args.output_dir else _default_output_dir(args.model)
     fingerprint = {"model": args.model, "seed": args.seed, "limit": args.limit, "device": args.device, "dtype": args.dtype,
-                   "tasks": {name: task.config() for name, task in tasks.items()}}
+                   "mask_embedding": args.mask_embedding, "tasks": {name: task.config() for name, task in tasks.items()}}
     _prepare_output_dir(out, fingerprint, args.overwrite)
 
     start = time.monotonic()
-    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    model = load_model(args.model, device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding)
     load_s = time.monotonic() - start
     options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
                          retry_errors=args.retry_errors)

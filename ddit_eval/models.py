@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from .errors import UsageError
 
-# The embedded default: a tiny D-DiT shipped with the package (see model/README.md).
-DEFAULT_MODEL = str(Path(__file__).resolve().parent.parent / "model" / "checkpoints" / "tiny-shapes")
+
+def _embedded_checkpoint() -> str:
+    """The tiny D-DiT shipped inside `ddit_eval.model` (found without importing torch)."""
+    spec = importlib.util.find_spec("ddit_eval.model")
+    return str(Path(list(spec.submodule_search_locations)[0]) / "checkpoints" / "tiny-shapes")
+
+
+# The embedded default: a tiny D-DiT trained on the shapes world (see model/README.md).
+DEFAULT_MODEL = _embedded_checkpoint()
 
 
 def looks_like_path(spec: str) -> bool:
@@ -23,12 +31,16 @@ def check_model_spec(spec: str) -> None:
         raise UsageError(f"--model {spec!r}: no such file or directory")
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto"):
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedding: str | None = None):
     check_model_spec(spec)
     if spec.startswith("double:"):
         from .doubles import load_double
 
+        if mask_embedding:
+            raise UsageError("--mask-embedding applies to D-DiT checkpoints, not to test doubles")
+
         return load_double(spec)
     from ddit_eval.model import load_model as load_ddit
 
-    return load_ddit(str(Path(spec).expanduser()) if looks_like_path(spec) else spec, device=device, dtype=dtype)
+    return load_ddit(str(Path(spec).expanduser()) if looks_like_path(spec) else spec, device=device, dtype=dtype,
+                     mask_embedding=mask_embedding)

@@ -1,0 +1,119 @@
+"""COCO captioning metrics through pycocoevalcap: BLEU-1..4, METEOR, ROUGE-L, CIDEr(-D).
+
+Same pipeline as the official COCO caption evaluation: the Stanford PTB
+tokenizer (Java) lower-cases and splits references and predictions and drops
+punctuation, then each scorer runs on the tokenized text.  All numbers are x100
+(the paper reports CIDEr 56.2).  CIDEr's document frequencies come from the
+evaluated references, so scores on a subset differ from full-set scores; the
+caller says so in its notes.  Java is required; without it `compute` raises a
+one-line UsageError, and a METEOR failure is raised, never hidden.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Sequence
+
+from ..errors import UsageError
+from .base import Metric, check_same_length
+
+NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr")
+# Corpus score == mean of per-sample scores for these, so per-sample keys reuse the name.
+_MEAN_OF_SAMPLES = ("ROUGE-L", "CIDEr")
+
+
+def require_java() -> None:
+    if shutil.which("java") is None:
+        raise UsageError("captioning metrics need Java on PATH (pycocoevalcap's PTB tokenizer and METEOR are "
+                         "Java programs); install a JRE, e.g. `apt-get install default-jre-headless`")
+
+
+def ptb_tokenize(texts: dict[str, list[str]]) -> dict[str, list[str]]:
+    """PTB-tokenize {key: [sentences]}; empty sentences stay empty (the tokenizer would drop their line)."""
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    nonempty = {k: [{"caption": s} for s in v if s.strip()] for k, v in texts.items()}
+    nonempty = {k: v for k, v in nonempty.items() if v}
+    tokenized = PTBTokenizer().tokenize(nonempty) if nonempty else {}
+    out = {}
+    for key, sentences in texts.items():
+        done = iter(tokenized.get(key, []))
+        out[key] = [next(done) if s.strip() else "" for s in sentences]
+    return out
+
+
+def _meteor(gts: dict, res: dict) -> tuple[float, list[float]]:
+    """METEOR through its Java server; any failure (no JVM memory, crash) is raised with its stderr."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    scorer = Meteor()
+    try:
+        score, scores = scorer.compute_score(gts, res)
+    except (ValueError, BrokenPipeError, OSError) as exc:
+        scorer.meteor_p.kill()
+        err = scorer.meteor_p.stderr.read().decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"METEOR (Java) failed: {err[-1] if err else exc}") from exc
+    return score, list(scores)
+
+
+def score_captions(predictions: dict[str, str], references: dict[str, list[str]]) -> tuple[dict, dict]:
+    """Corpus scores (x100) and per-key scores (x100) for tokenized-on-the-fly captions."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    require_java()
+    gts = ptb_tokenize(references)
+    res = ptb_tokenize({k: [v] for k, v in predictions.items()})
+    bleu, bleu_each = Bleu(4).compute_score(gts, res, verbose=0)
+    meteor, meteor_each = _meteor(gts, res)
+    rouge, rouge_each = Rouge().compute_score(gts, res)
+    cider, cider_each = Cider().compute_score(gts, res)
+    corpus = dict(zip(NAMES, [*bleu, meteor, rouge, cider]))
+    each = dict(zip(NAMES, [*bleu_each, meteor_each, list(rouge_each), list(cider_each)]))
+    return ({k: 100.0 * float(v) for k, v in corpus.items()},
+            {k: [100.0 * float(x) for x in v] for k, v in each.items()})
+
+
+class CaptionMetrics(Metric):
+    """BLEU-1..4, METEOR, ROUGE-L, CIDEr (x100) over (prediction, references) pairs.
+
+    Scoring runs once, at `compute` (CIDEr needs the whole set for its IDF);
+    `per_sample` is available after it.
+    """
+
+    higher_is_better = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("predictions", [])
+        self.add_state("references", [])
+        self.add_state("_per_sample", None)
+
+    def update(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> None:
+        check_same_length(predictions=predictions, references=references)
+        for refs in references:
+            if not refs:
+                raise ValueError("every caption needs at least one reference")
+        self.predictions.extend(str(p) for p in predictions)
+        self.references.extend(list(r) for r in references)
+        self._per_sample = None
+
+    def compute(self) -> dict[str, float]:
+        if not self.predictions:
+            raise ValueError("CaptionMetrics.compute() called before any update()")
+        keys = [str(i) for i in range(len(self.predictions))]
+        corpus, each = score_captions(dict(zip(keys, self.predictions)), dict(zip(keys, self.references)))
+        self._per_sample = [
+            {(k if k in _MEAN_OF_SAMPLES else f"{k}_sentence"): each[k][i] for k in NAMES} for i in range(len(keys))
+        ]
+        return corpus
+
+    def per_sample(self) -> list[dict[str, float]]:
+        if self._per_sample is None:
+            self.compute()
+        return self._per_sample
+
+    def config(self) -> dict:
+        return {"metric": "coco_caption", "tokenizer": "PTBTokenizer (stanford-corenlp 3.4.1)", "scale": "x100",
+                "metrics": list(NAMES)}

@@ -1,0 +1,154 @@
+"""Yes/no benchmarks: POPE (accuracy, precision, recall, F1, yes-ratio) and MME (acc, acc+, scores).
+
+Parse rules (a free-text answer becomes "yes", "no" or "other"):
+- `ddit` (default, the D-DiT evaluation script): keep the text before the first '.',
+  drop commas, split on spaces; any word "No", "not" or "no" means "no", else "yes";
+- `lmms_eval` (lmms-eval's MME parser, from Otter): lowercase, strip, drop periods;
+  exact "yes"/"no", or "y"/"n", or "yes"/"no" inside the first 4 characters, else "other";
+- `exact` (lmms-eval's POPE): the lowercased, stripped text must be "yes" or "no".
+POPE's yes-ratio counts the PREDICTIONS (the original definition; lmms-eval counts
+the ground truth).  Numbers are percentages (0..100); MME category scores are
+acc + acc+ (0..200) and perception/cognition sum them over the official lists.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Optional, Sequence
+
+from .base import Metric, check_same_length, choose
+
+PERCEPTION = ("existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark", "artwork", "OCR")
+COGNITION = ("commonsense_reasoning", "numerical_calculation", "text_translation", "code_reasoning")
+
+
+def _parse_ddit(text: str) -> str:
+    words = text.split(".")[0].replace(",", "").split(" ")
+    return "no" if any(w in ("No", "not", "no") for w in words) else "yes"
+
+
+def _parse_lmms_eval(text: str) -> str:
+    text = text.lower().strip().replace(".", "")
+    if text in ("yes", "no"):
+        return text
+    if len(text) == 1:
+        return {"y": "yes", "n": "no"}.get(text, "other")
+    head = text[:4]
+    return "yes" if "yes" in head else "no" if "no" in head else "other"
+
+
+def _parse_exact(text: str) -> str:
+    text = text.lower().strip()
+    return text if text in ("yes", "no") else "other"
+
+
+PARSE_RULES = {"ddit": _parse_ddit, "lmms_eval": _parse_lmms_eval, "exact": _parse_exact}
+
+
+def parse_yes_no(text: str, rule: str = "ddit") -> str:
+    """'yes', 'no' or 'other' (only the lmms-eval rules produce 'other')."""
+    return PARSE_RULES[choose("yes/no parse rule", rule, PARSE_RULES)](text)
+
+
+def _gold(answer: str) -> str:
+    gold = answer.strip().lower()
+    if gold not in ("yes", "no"):
+        raise ValueError(f"a yes/no reference must be 'yes' or 'no', got {answer!r}")
+    return gold
+
+
+def binary_scores(parsed: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
+    """Accuracy, precision, recall, F1 with "yes" positive, and the predictions' yes-ratio (all in %)."""
+    tp = sum(p == "yes" and g == "yes" for p, g in zip(parsed, gold))
+    fp = sum(p == "yes" and g == "no" for p, g in zip(parsed, gold))
+    fn = sum(p != "yes" and g == "yes" for p, g in zip(parsed, gold))
+    correct = sum(p == g for p, g in zip(parsed, gold))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    n = len(gold)
+    return {"accuracy": 100.0 * correct / n, "precision": 100.0 * precision, "recall": 100.0 * recall,
+            "f1": 100.0 * f1, "yes_ratio": 100.0 * sum(p == "yes" for p in parsed) / n}
+
+
+class PopeMetrics(Metric):
+    """POPE per split (random/popular/adversarial) and over all questions."""
+
+    higher_is_better = True
+
+    def __init__(self, parse_rule: str = "ddit") -> None:
+        super().__init__()
+        self.parse_rule = choose("yes/no parse rule", parse_rule, PARSE_RULES)
+        self.add_state("parsed", [])
+        self.add_state("gold", [])
+        self.add_state("splits", [])
+
+    def update(self, predictions: Sequence[str], answers: Sequence[str], splits: Optional[Sequence[str]] = None) -> None:
+        check_same_length(predictions=predictions, answers=answers, splits=splits)
+        self.parsed.extend(parse_yes_no(p, self.parse_rule) for p in predictions)
+        self.gold.extend(_gold(a) for a in answers)
+        self.splits.extend(splits if splits is not None else [None] * len(predictions))
+
+    def compute(self) -> dict[str, float]:
+        if not self.gold:
+            raise ValueError("PopeMetrics.compute() called before any update()")
+        out = binary_scores(self.parsed, self.gold)
+        for split in sorted({s for s in self.splits if s is not None}):
+            rows = [i for i, s in enumerate(self.splits) if s == split]
+            scores = binary_scores([self.parsed[i] for i in rows], [self.gold[i] for i in rows])
+            out.update({f"{split}_{k}": v for k, v in scores.items()})
+        return out
+
+    def per_sample(self) -> list[dict[str, float]]:
+        return [{"accuracy": 100.0 * (p == g)} for p, g in zip(self.parsed, self.gold)]
+
+    def config(self) -> dict:
+        return {"metric": "pope", "parse_rule": self.parse_rule, "positive": "yes", "yes_ratio_of": "predictions"}
+
+
+class MMEScore(Metric):
+    """MME: per category acc and acc+ (all questions of an image right), score = acc + acc+.
+
+    `perception` and `cognition` sum the category scores over the official lists
+    (categories absent from the data add nothing; `categories_scored` says how many were there).
+    """
+
+    higher_is_better = True
+
+    def __init__(self, parse_rule: str = "ddit") -> None:
+        super().__init__()
+        self.parse_rule = choose("yes/no parse rule", parse_rule, PARSE_RULES)
+        self.add_state("correct", [])
+        self.add_state("categories", [])
+        self.add_state("images", [])
+
+    def update(self, predictions: Sequence[str], answers: Sequence[str], categories: Sequence[str],
+               image_ids: Sequence[str]) -> None:
+        check_same_length(predictions=predictions, answers=answers, categories=categories, image_ids=image_ids)
+        self.correct.extend(parse_yes_no(p, self.parse_rule) == _gold(a) for p, a in zip(predictions, answers))
+        self.categories.extend(categories)
+        self.images.extend(image_ids)
+
+    def compute(self) -> dict[str, float]:
+        if not self.correct:
+            raise ValueError("MMEScore.compute() called before any update()")
+        by_image: dict[tuple[str, str], list[bool]] = defaultdict(list)
+        for ok, cat, img in zip(self.correct, self.categories, self.images):
+            by_image[cat, img].append(ok)
+        out: dict[str, float] = {"accuracy": 100.0 * sum(self.correct) / len(self.correct)}
+        for cat in sorted(set(self.categories)):
+            answers = [ok for ok, c in zip(self.correct, self.categories) if c == cat]
+            images = [all(v) for (c, _), v in by_image.items() if c == cat]
+            acc, acc_plus = 100.0 * sum(answers) / len(answers), 100.0 * sum(images) / len(images)
+            out.update({f"{cat}_acc": acc, f"{cat}_acc_plus": acc_plus, f"{cat}_score": acc + acc_plus})
+        for group, names in (("perception", PERCEPTION), ("cognition", COGNITION)):
+            present = [c for c in names if f"{c}_score" in out]
+            out[group] = sum(out[f"{c}_score"] for c in present)
+            out[f"{group}_categories_scored"] = float(len(present))
+        return out
+
+    def per_sample(self) -> list[dict[str, float]]:
+        return [{"accuracy": 100.0 * ok} for ok in self.correct]
+
+    def config(self) -> dict:
+        return {"metric": "mme", "parse_rule": self.parse_rule, "acc_plus": "all questions of an image right"}

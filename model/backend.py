@@ -1,0 +1,243 @@
+"""`DDiTModel`: the D-DiT backend behind the `ddit_eval.api.Model` protocol.
+
+Built from its five components (see `loader.load_model` for building it from a checkpoint).
+Per-call values stay local; the only mutable attribute is the `rows` counter of network rows
+evaluated, kept for tests and benchmarks.
+
+Also the public helpers a trainer needs: `tokenize`, `encode_text`, `preprocess`, `encode_images`,
+`decode_latents`, `mask_token_id`, `text_length`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ddit_eval.api import AnswerRequest, CaptionRequest, ImageRequest
+
+from .i2t import TextSampling, sample_tokens
+from .t2i import ImageSampling, euler_cfg, initial_noise, sigma_schedule
+
+MASK_TOKEN = "<extra_id_0>"
+
+
+@dataclass(frozen=True)
+class DDiTDefaults:
+    """Default settings (the paper's protocol for released checkpoints)."""
+
+    resolution: int = 512
+    t2i_steps: int = 28
+    guidance: float = 7.0
+    t2i_text_length: int = 256
+    text_length: int = 128
+    caption_steps: int = 64
+    answer_steps: int = 32
+    posterior: str = "sample"  # VAE posterior for i2t: "sample" (official, per-row seeded) or "mean"
+    draw: str = "fast"  # "fast" (exact cheap draw) or "gumbel" (official full-vocabulary draw)
+    cache: str = "row"  # "row", "batch" (official) or "none"
+    max_rows: int = 64  # rows per network call (larger batches are chunked; results unchanged)
+
+
+def image_seed(seed: int, k: int) -> int:
+    """Seed of image k of a request: a fixed mix of (seed, k), independent of the batch."""
+    return (seed * 1_000_003 + k * 7_919 + 12_345) % (2**63 - 1)
+
+
+class DDiTModel:
+    """A D-DiT model: text-to-image, captioning and VQA infill, batched with per-row randomness."""
+
+    def __init__(self, transformer, vae, text_encoder, tokenizer, scheduler,
+                 defaults: DDiTDefaults = DDiTDefaults(), checkpoint: str = "", name: str = "ddit") -> None:
+        self.transformer, self.vae, self.text_encoder = transformer, vae, text_encoder
+        self.tokenizer, self.scheduler = tokenizer, scheduler
+        self.defaults, self.checkpoint, self.name = defaults, checkpoint, name
+        self.rows: Counter = Counter()  # rows evaluated: "transformer", "text_encoder", "text_positions"
+        mask = tokenizer.convert_tokens_to_ids(MASK_TOKEN)
+        if mask is None or mask == tokenizer.unk_token_id:
+            raise ValueError(f"tokenizer has no {MASK_TOKEN} token (the D-DiT mask token)")
+        self.mask_token_id = int(mask)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def device(self) -> torch.device:
+        return next(self.transformer.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.transformer.parameters()).dtype
+
+    @property
+    def text_length(self) -> int:
+        return self.defaults.text_length
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    def config(self) -> dict:
+        return {"kind": "ddit", "name": self.name, "checkpoint": self.checkpoint, "device": str(self.device),
+                "dtype": str(self.dtype).removeprefix("torch."), "mask_token_id": self.mask_token_id,
+                "vocab_size": self.transformer.config.vocab_size, "defaults": dataclasses.asdict(self.defaults),
+                "attention": "torch scaled_dot_product_attention"}
+
+    # ------------------------------------------------------------------ encoders (also for training)
+    def tokenize(self, texts: Sequence[str], length: int, pad: bool = True, eos: bool = True) -> list[list[int]]:
+        """Token ids, truncated to `length` (T5 appends `</s>`); `eos=False` drops a trailing `</s>`;
+        `pad=True` pads to `length` with the tokenizer's pad token."""
+        ids = self.tokenizer(list(texts), max_length=length, truncation=True, padding=False).input_ids
+        if not eos:
+            ids = [x[:-1] if x and x[-1] == self.tokenizer.eos_token_id else x for x in ids]
+        if pad:
+            ids = [x + [self.tokenizer.pad_token_id] * (length - len(x)) for x in ids]
+        return ids
+
+    def encode_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """T5 last hidden state (B, L, D) of token ids, no attention mask (as the official code)."""
+        self.rows["text_encoder"] += input_ids.shape[0]
+        self.rows["text_positions"] += input_ids.numel()
+        hidden = self.text_encoder(input_ids=input_ids.to(self.text_encoder.device)).last_hidden_state
+        return hidden.to(self.dtype)
+
+    def preprocess(self, images: Sequence[Image.Image], resolution: int) -> torch.Tensor:
+        """RGB, shorter side to `resolution` (bicubic), centre crop, to [-1, 1]: (B, 3, R, R) fp32."""
+        out = []
+        for image in images:
+            image = image.convert("RGB")
+            w, h = image.size
+            scale = resolution / min(w, h)
+            image = image.resize((max(resolution, round(w * scale)), max(resolution, round(h * scale))), Image.BICUBIC)
+            left, top = (image.width - resolution) // 2, (image.height - resolution) // 2
+            image = image.crop((left, top, left + resolution, top + resolution))
+            out.append(torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1))
+        return torch.stack(out)
+
+    def encode_images(self, pixels: torch.Tensor, generators: Optional[Sequence[torch.Generator]] = None) -> torch.Tensor:
+        """VAE latents (scaled, shifted) of (B, 3, R, R) pixels in [-1, 1].
+
+        With `generators` (one per row) the posterior is sampled, row r's noise from generators[r]
+        (the official behaviour); without, the posterior mean is used.
+        """
+        dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
+        z = dist.mean
+        if generators is not None:
+            noise = torch.stack([torch.randn(z.shape[1:], generator=g, device=g.device) for g in generators])
+            z = z + dist.std * noise.to(z.device, z.dtype)
+        cfg = self.vae.config
+        return ((z - (cfg.shift_factor or 0.0)) * cfg.scaling_factor).to(self.dtype)
+
+    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """Pixels in [0, 1] (B, 3, R, R) fp32 from transformer-space latents."""
+        cfg = self.vae.config
+        z = latents.to(self.vae.dtype) / cfg.scaling_factor + (cfg.shift_factor or 0.0)
+        return (self.vae.decode(z).sample.float() * 0.5 + 0.5).clamp(0, 1)
+
+    # ------------------------------------------------------------------ text to image
+    @torch.inference_mode()
+    def generate_images(self, requests: Sequence[ImageRequest]) -> list[list[Image.Image]]:
+        # 1. Expand requests into one row per image; rows with equal settings share a call.
+        rows = [(i, k) for i, r in enumerate(requests) for k in range(r.num_images)]
+        out: list[list[Image.Image]] = [[None] * r.num_images for r in requests]
+        groups: dict[ImageSampling, list] = {}
+        for i, k in rows:
+            groups.setdefault(self._image_settings(requests[i]), []).append((i, k))
+        # 2. Sample each group in chunks of max_rows.
+        for settings, members in groups.items():
+            for start in range(0, len(members), self.defaults.max_rows):
+                chunk = members[start:start + self.defaults.max_rows]
+                images = self._generate_chunk([requests[i] for i, _ in chunk], [k for _, k in chunk], settings)
+                for (i, k), image in zip(chunk, images):
+                    out[i][k] = image
+        return out
+
+    def _image_settings(self, r: ImageRequest) -> ImageSampling:
+        d = self.defaults
+        return ImageSampling(steps=r.steps or d.t2i_steps, guidance=d.guidance if r.guidance is None else r.guidance,
+                             resolution=r.resolution or d.resolution)
+
+    def _generate_chunk(self, requests: list[ImageRequest], ks: list[int], settings: ImageSampling) -> list[Image.Image]:
+        length = self.defaults.t2i_text_length
+        ids = self.tokenize([r.prompt for r in requests] + [r.negative_prompt for r in requests], length)
+        context = self.encode_text(torch.tensor(ids, device=self.device))
+        cond, uncond = context.chunk(2)
+        side = settings.resolution // self.vae_scale_factor
+        shape = (self.transformer.config.in_channels, side, side)
+        latents = initial_noise([image_seed(r.seed, k) for r, k in zip(requests, ks)], shape).to(self.device, self.dtype)
+        sigmas = sigma_schedule(self.scheduler.config, settings.steps)
+        latents = euler_cfg(self.transformer, latents, cond, uncond, sigmas, settings.guidance, self._count)
+        pixels = self.decode_latents(latents)
+        arrays = (pixels.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+        return [Image.fromarray(a) for a in arrays]
+
+    def _count(self, n: int) -> None:
+        self.rows["transformer"] += n
+
+    # ------------------------------------------------------------------ image to text
+    @torch.inference_mode()
+    def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:
+        jobs = [([], r.length or self.text_length, r) for r in requests]
+        tokens = self._infill(jobs, [r.steps or self.defaults.caption_steps for r in requests])
+        eos = self.tokenizer.eos_token
+        return [self.tokenizer.decode(t, skip_special_tokens=False).replace(eos, "").strip() for t in tokens]
+
+    @torch.inference_mode()
+    def answer(self, requests: Sequence[AnswerRequest]) -> list[str]:
+        prompts = self.tokenize([r.prompt for r in requests], self.text_length, pad=False, eos=False)
+        jobs = []
+        for p, r in zip(prompts, requests):
+            total = self.text_length if r.answer_length is None else min(self.text_length, len(p) + r.answer_length)
+            jobs.append((p, total, r))
+        tokens = self._infill(jobs, [r.steps or self.defaults.answer_steps for r in requests])
+        answers = []
+        for (p, _, _), t in zip(jobs, tokens):
+            after = t[len(p):]
+            eos = self.tokenizer.eos_token_id
+            after = after[:after.index(eos)] if eos in after else after
+            answers.append(self.tokenizer.decode(after, skip_special_tokens=False).strip())
+        return answers
+
+    def _infill(self, jobs: list, steps: list[int]) -> list[list[int]]:
+        """Fill masked positions of rows (prompt ids, total length, request); rows with equal
+        (length, steps) share sampler calls.  Returns each row's final ids."""
+        out: list = [None] * len(jobs)
+        groups: dict[tuple, list[int]] = {}
+        for j, ((_, total, _), n) in enumerate(zip(jobs, steps)):
+            groups.setdefault((total, n), []).append(j)
+        for (total, n), members in groups.items():
+            for start in range(0, len(members), self.defaults.max_rows):
+                chunk = members[start:start + self.defaults.max_rows]
+                result = self._infill_chunk([jobs[j] for j in chunk], total, n)
+                for j, ids in zip(chunk, result):
+                    out[j] = ids
+        return out
+
+    def _infill_chunk(self, jobs: list, total: int, steps: int) -> list[list[int]]:
+        d = self.defaults
+        generators = [torch.Generator().manual_seed(r.seed) for _, _, r in jobs]
+        pixels = self.preprocess([r.image for _, _, r in jobs], d.resolution)
+        latents = self.encode_images(pixels, generators if d.posterior == "sample" else None)
+        tokens = torch.full((len(jobs), total), self.mask_token_id, dtype=torch.long)
+        for row, (prompt, _, _) in enumerate(jobs):
+            tokens[row, :len(prompt)] = torch.tensor(prompt[:total], dtype=torch.long)
+        if d.draw == "gumbel":
+            generators = [torch.Generator(self.device).manual_seed(r.seed + 1) for _, _, r in jobs]
+
+        def denoise(rows: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+            hidden = self.encode_text(ids.to(self.device))
+            zero = torch.zeros(len(rows), device=self.device, dtype=self.dtype)
+            _, logits = self.transformer(hidden_states=latents[rows.to(self.device)], encoder_hidden_states=hidden, timestep=zero)
+            return logits
+
+        sampling = TextSampling(steps=steps, draw=d.draw, cache=d.cache)
+        final = sample_tokens(denoise, tokens.to(self.device), self.mask_token_id, generators, sampling, self._count)
+        return final.cpu().tolist()
+
+    def with_defaults(self, **changes) -> "DDiTModel":
+        """A model sharing these components with some defaults changed (e.g. draw="gumbel")."""
+        return DDiTModel(self.transformer, self.vae, self.text_encoder, self.tokenizer, self.scheduler,
+                         dataclasses.replace(self.defaults, **changes), self.checkpoint, self.name)

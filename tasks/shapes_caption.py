@@ -1,0 +1,51 @@
+"""shapes-caption: COCO-style captioning of shape scenes (5 references), pycocoevalcap metrics."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+from ddit_eval.api import CAPTION, CaptionRequest, Evaluation, Sample
+from ddit_eval.registry import register_task
+
+from ._shapes_common import DATA_SOURCE, ShapesAnswerTask, render_doc
+
+
+@register_task
+class ShapesCaption(ShapesAnswerTask):
+    name = "shapes-caption"
+    description = "captioning of synthetic shape scenes: 5 references each, BLEU/METEOR/ROUGE-L/CIDEr (x100)"
+    data_source = DATA_SOURCE
+    primary_metric = "CIDEr"
+    request_kind = CAPTION
+    default_settings = {"seed": 0, "resolution": 64, "steps": None, "caption_length": None, "num_images": 100}
+
+    def samples(self) -> Iterator[Sample]:
+        from ddit_eval.shapes import captions, iter_scenes
+
+        for i, scene in zip(range(self.settings["num_images"]), iter_scenes(self.settings["seed"] + 1, "test")):
+            yield Sample(id=f"caption-{i:05d}", doc={"scene": scene.to_dict(), "references": captions(scene)})
+
+    def build_request(self, sample: Sample, seed: int) -> CaptionRequest:
+        return CaptionRequest(id=sample.id, image=render_doc(sample.doc, self.settings["resolution"]), seed=seed,
+                              steps=self.settings["steps"], length=self.settings["caption_length"])
+
+    def evaluate(self, records: Sequence[dict]) -> Evaluation:
+        from ddit_eval.metrics.captioning import CaptionMetrics
+
+        metric = CaptionMetrics()
+        metric.update([str(r["prediction"]) for r in records], [r["references"] for r in records])
+        metrics = metric.compute()
+        notes = []
+        if len(records) < self.settings["num_images"]:
+            notes.append(f"captioning metrics on {len(records)} of {self.settings['num_images']} images: CIDEr's "
+                         "document frequencies come from the evaluated set, so subset scores differ from full-set ones")
+        return Evaluation(metrics, metric.per_sample(), notes)
+
+    def config(self) -> dict:
+        from ddit_eval.metrics.captioning import CaptionMetrics
+
+        return {"name": self.name, "data_source": self.data_source, "settings": dict(self.settings),
+                "prompt_template": None, **CaptionMetrics().config()}
+
+    def bar_metric(self, key: str) -> bool:
+        return key in ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr")

@@ -1,0 +1,86 @@
+"""GenEval clause rules: thresholds, top-k, include/exclude, colors, the position rule's boundaries."""
+
+import json
+
+import pytest
+
+from ddit_eval.metrics.geneval import (Detection, check_clauses, filter_detections, relative_position, summarize,
+                                       write_results_jsonl)
+
+
+def box(cx, cy, w=10, h=10):
+    return Detection("circle", 1.0, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+
+
+class FixedColors:
+    """A color classifier that returns preset colors, in order."""
+
+    def __init__(self, *colors):
+        self.colors = list(colors)
+
+    def classify(self, image, detections, class_name):
+        return self.colors[: len(detections)]
+
+
+@pytest.mark.parametrize("dx, dy, expected", [
+    (4.0, 0, set()),                 # (4 - 0.1*20) / 4 = 0.5: not > 0.5
+    (4.01, 0, {"right of"}),
+    (-4.01, 0, {"left of"}),
+    (0, -4.01, {"above"}),           # y grows downward
+    (0, 4.01, {"below"}),
+    (2.0005, 0, set()),              # shrunk offset 0.0005 < 1e-3: no relation at all
+    (6.8, 6.8, set()),               # diagonal: (d-2)/(d*sqrt 2) > 0.5 needs d > 6.83
+    (6.9, 6.9, {"right of", "below"}),
+])
+def test_position_rule_boundaries(dx, dy, expected):
+    assert relative_position(box(50 + dx, 50 + dy), box(50, 50)) == expected
+
+
+def test_position_rule_uses_both_boxes_sizes():
+    """Wide boxes shrink the offset more: dims 30+10 take 4 px off a 10 px offset -> 0.6 > 0.5."""
+    assert relative_position(box(60, 50, w=30), box(50, 50)) == {"right of"}
+    assert relative_position(box(60, 50, w=70), box(50, 50)) == set()
+
+
+def test_thresholds_and_top16():
+    dets = [Detection("cat", s, (0, 0, 1, 1)) for s in (0.95, 0.85, 0.3, 0.31)] + \
+           [Detection("dog", 0.5, (0, 0, 1, 1))] * 20
+    kept = filter_detections(dets, "colors")
+    assert [d.score for d in kept["cat"]] == [0.95, 0.85, 0.31] and len(kept["dog"]) == 16
+    counting = filter_detections(dets, "counting")
+    assert [d.score for d in counting["cat"]] == [0.95] and "dog" not in counting
+
+
+def test_counting_include_and_exclude():
+    meta = {"tag": "counting", "include": [{"class": "circle", "count": 2}], "exclude": [{"class": "circle", "count": 3}]}
+    two, three = {"circle": [box(10, 10)] * 2}, {"circle": [box(10, 10)] * 3}
+    assert check_clauses(None, two, meta, FixedColors()) == (True, [])
+    assert check_clauses(None, three, meta, FixedColors()) == (False, ["expected circle<3, found 3"])
+    assert check_clauses(None, {"circle": [box(1, 1)]}, meta, FixedColors())[1] == ["expected circle>=2, found 1"]
+
+
+def test_color_clause_counts_requested_color():
+    meta = {"tag": "colors", "include": [{"class": "circle", "count": 1, "color": "red"}]}
+    assert check_clauses(None, {"circle": [box(1, 1)]}, meta, FixedColors("red"))[0]
+    ok, reasons = check_clauses(None, {"circle": [box(1, 1)]}, meta, FixedColors("blue"))
+    assert not ok and reasons == ["expected red circle>=1, found 0 red; and 1 blue"]
+
+
+def test_position_needs_a_matched_target():
+    meta = {"tag": "position", "include": [{"class": "square", "count": 1},
+                                           {"class": "circle", "count": 1, "position": ["right of", 0]}]}
+    square = Detection("square", 1.0, (0, 45, 10, 55))
+    assert check_clauses(None, {"square": [square], "circle": [box(50, 50)]}, meta, FixedColors())[0]
+    ok, reasons = check_clauses(None, {"square": [square], "circle": [box(0, 50)]}, meta, FixedColors())
+    assert not ok and reasons == ["expected circle right of target, found left of target"]
+    ok, reasons = check_clauses(None, {"circle": [box(50, 50)]}, meta, FixedColors())
+    assert reasons == ["expected square>=1, found 0", "no target for circle to be right of"]
+
+
+def test_summary_is_mean_of_tag_means_and_results_file(tmp_path):
+    rows = [{"tag": "colors", "correct": True, "metadata": "m1"}, {"tag": "colors", "correct": False, "metadata": "m1"},
+            {"tag": "position", "correct": True, "metadata": "m2"}]
+    assert summarize(rows) == pytest.approx({"colors": 0.5, "position": 1.0, "overall": 0.75,
+                                             "correct_images": 2 / 3, "correct_prompts": 1.0})
+    write_results_jsonl(rows, str(tmp_path / "results.jsonl"))
+    assert [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()] == rows

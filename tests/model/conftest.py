@@ -1,0 +1,32 @@
+"""A tiny random D-DiT, built once per session in the official layout and loaded like a real one."""
+
+import pytest
+import torch
+from PIL import Image
+
+from ddit_eval.model import build_tiny_checkpoint, load_model
+
+
+@pytest.fixture(scope="package", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not stall when the 2 cores are shared)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tmp_path_factory):
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-ddit", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_path):
+    return load_model(str(tiny_path), device="cpu")
+
+
+def shape_image(color=(220, 40, 40), size=(40, 32), box=(8, 6, 24, 22)):
+    image = Image.new("RGB", size, (128, 128, 128))
+    image.paste(color, box)
+    return image
