@@ -101,6 +101,8 @@ def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
 
 def write_comparison(table: pd.DataFrame, stem: Path) -> list[Path]:
     """Markdown, CSV and LaTeX tables plus one bar plot per task, all named from `stem`."""
+    if stem.suffix in (".md", ".csv", ".tex"):  # `--output table.md` means the stem `table`
+        stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
     written[0].write_text(table.to_markdown(floatfmt=".4g") + "\n")

@@ -21,7 +21,7 @@ Two stages, deterministic for a seed (CPU, fixed thread count):
    The tiny T5 encoder is trained jointly with the transformer, unlike the paper's frozen T5-XXL:
    a random 2-layer T5 carries too little position information for a run of mask tokens, and a
    frozen one left captions as bags of words.  EMAs of the transformer and the T5 weights are
-   what gets saved.
+   what gets saved (the transformer in fp16: half the size, and loaders cast to the run's dtype).
 
 `--steps 0 --vae-steps 0` writes the same architecture with random weights (the baseline that
 the trained model is compared against).
@@ -295,7 +295,7 @@ def train(output: str | Path, cfg: TrainConfig = TrainConfig(), log=print) -> di
                 f"lr {_lr(step, cfg):.2e} elapsed {time.monotonic() - started:.0f}s")
     bar.close()
 
-    parts["transformer"], parts["text_encoder"] = emas
+    parts["transformer"], parts["text_encoder"] = emas[0].half(), emas[1]  # fp16 halves the committed file
     save_components(output, parts)
     summary = {"config": dataclasses.asdict(cfg), "vae_recon_mse": recon, "vae_posterior_std": std.mean().item(),
                "vae_shift": shift, "vae_scale": scale,

@@ -81,5 +81,7 @@ def test_report_writes_markdown_csv_latex_and_plots(cli, runs, tmp_path):
     assert "\\begin{tabular}" in (tmp_path / "cmp.tex").read_text()
     assert "toy-colors/accuracy" in (tmp_path / "cmp.md").read_text() and "worse" in out
     assert (tmp_path / "cmp-toy-colors.png").stat().st_size > 1000
+    assert cli("report", runs / "base", "--output", tmp_path / "named.md")[0] == 0  # a suffix names the same stem
+    assert (tmp_path / "named.csv").is_file() and (tmp_path / "named-toy-colors.png").is_file()
     code, _, err = cli("report", tmp_path)
     assert code == 2 and "not a run folder" in err

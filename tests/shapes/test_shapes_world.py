@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from ddit_eval.metrics.geneval import GenEvalScore
 from ddit_eval.metrics.vqa import vqa_accuracy
@@ -88,3 +89,14 @@ def test_geneval_oracle_scores_one_and_noise_scores_near_zero():
     random_scenes = iter_scenes(9, "train")
     wrong.update([[render(next(random_scenes), 64) for _ in range(2)] for m in metadata], metadata)
     assert wrong.compute()["overall"] < 0.25
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_detector_finds_no_object_in_noise(size):
+    """Colored noise (what a random-weight generator draws) has clumps of every color; none is an object."""
+    rng = np.random.default_rng(size)
+    detector = ShapeDetector()
+    for _ in range(10):
+        cells = rng.integers(0, 256, (size // 2, size // 2, 3), dtype=np.uint8)
+        image = Image.fromarray(cells).resize((size, size), Image.NEAREST)
+        assert [d for d in detector.detect(image) if d.score >= 0.3] == []
