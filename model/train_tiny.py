@@ -62,7 +62,7 @@ TINY_SIZES = dict(resolution=32, vae_channels=(16, 32), latent_channels=4, patch
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 5000
+    steps: int = 8000
     seed: int = 0
     batch_size: int = 32
     lr: float = 6e-4
