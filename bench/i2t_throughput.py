@@ -84,10 +84,10 @@ def main() -> None:
         results[b] = (answers, qps)
         print(f"(b) backend, batch {b:3d}:              {qps:8.2f} questions/s  (transformer rows so far {model.rows['transformer']})")
     gumbel_batched, _ = timed(official.with_defaults(cache="row"), base, max(args.batch_sizes), sync)
-    same_fast = results[max(args.batch_sizes)][0] == results[min(args.batch_sizes)][0]
-    same_gumbel = gumbel_batched == official_answers
-    print(f"identical answers, batch {max(args.batch_sizes)} vs batch {min(args.batch_sizes)}: fast draw {same_fast}; "
-          f"official draw (batched + row cache vs official batch-1 loop) {same_gumbel}")
+    same = lambda a, b: f"{sum(x == y for x, y in zip(a, b))}/{len(a)}"
+    print(f"identical answers, batch {max(args.batch_sizes)} vs batch {min(args.batch_sizes)}: "
+          f"fast draw {same(results[max(args.batch_sizes)][0], results[min(args.batch_sizes)][0])}; "
+          f"official draw (batched + row cache vs official batch-1 loop) {same(gumbel_batched, official_answers)}")
     print(f"ratio b/a (batch {max(args.batch_sizes)}): {results[max(args.batch_sizes)][1] / qps_a:.2f}x")
 
 

@@ -1,8 +1,9 @@
 """Text-to-image throughput and peak memory: batch 1 vs batch 8 on the same checkpoint.
 
 Each batch size runs in a fresh subprocess so that its peak memory is its own (CUDA: peak allocated
-by torch; CPU: peak resident set size of the process).  Images are checked to be identical
-between the two batch sizes (each image's noise comes from its own seed).
+by torch; CPU: peak resident set size of the process).  Images are compared between the batch sizes
+(each image's noise comes from its own seed, so they agree up to the float rounding of batched kernels:
+the largest pixel difference and the share of differing pixel values are printed).
 
 Run: `python bench/t2i_throughput.py` (tiny random model on CPU), or
 `python bench/t2i_throughput.py --device cuda --dtype bf16 --real-sizes`.
@@ -16,7 +17,11 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+import numpy as np
 
 from ddit_eval.api import ImageRequest
 
@@ -50,6 +55,8 @@ def run_one(args) -> dict:
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     digest = hashlib.sha256(b"".join(im.tobytes() for im in images)).hexdigest()[:16]
+    if args.dump:
+        np.save(args.dump, np.stack([np.asarray(im) for im in images]))
     return {"batch": args.batch, "images_per_s": len(images) / seconds, "peak_mib": peak,
             "peak_kind": "cuda max allocated" if cuda else "process max RSS", "images_sha": digest,
             "device": str(model.device), "dtype": str(model.dtype), "resolution": model.defaults.resolution}
@@ -66,19 +73,26 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)  # internal: run one batch size
+    parser.add_argument("--dump", help=argparse.SUPPRESS)  # internal: where the child saves its images
     args = parser.parse_args()
     if args.batch:
         print(json.dumps(run_one(args)))
         return
-    results = []
-    for b in args.batch_sizes:
-        child = [a for a in sys.argv[1:]] + ["--batch", str(b)]
-        line = subprocess.run([sys.executable, __file__, *child], check=True, capture_output=True, text=True).stdout
-        results.append(json.loads(line.strip().splitlines()[-1]))
-        r = results[-1]
-        print(f"batch {b:2d}: {r['images_per_s']:8.2f} images/s, peak {r['peak_mib']:9.1f} MiB ({r['peak_kind']}), "
-              f"{r['device']} {r['dtype']} {r['resolution']}px, images sha {r['images_sha']}")
-    print(f"identical images across batch sizes: {len({r['images_sha'] for r in results}) == 1}")
+    results, images = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for b in args.batch_sizes:
+            dump = str(Path(tmp) / f"batch{b}.npy")
+            child = [a for a in sys.argv[1:]] + ["--batch", str(b), "--dump", dump]
+            line = subprocess.run([sys.executable, __file__, *child], check=True, capture_output=True, text=True).stdout
+            results.append(json.loads(line.strip().splitlines()[-1]))
+            images.append(np.load(dump).astype(np.int16))
+            r = results[-1]
+            print(f"batch {b:2d}: {r['images_per_s']:8.2f} images/s, peak {r['peak_mib']:9.1f} MiB ({r['peak_kind']}), "
+                  f"{r['device']} {r['dtype']} {r['resolution']}px, images sha {r['images_sha']}")
+    diffs = [np.abs(x - images[0]) for x in images[1:]]
+    print(f"images vs batch {results[0]['batch']}: identical {len({r['images_sha'] for r in results}) == 1}, "
+          f"max pixel difference {max(int(d.max()) for d in diffs) if diffs else 0}, "
+          f"differing values {max(float((d > 0).mean()) for d in diffs) if diffs else 0.0:.2e}")
     print(f"ratio batch {results[-1]['batch']} / batch {results[0]['batch']}: {results[-1]['images_per_s'] / results[0]['images_per_s']:.2f}x")
 
 

@@ -153,6 +153,9 @@ class Task:
     primary_metric: ClassVar[str]
     request_kind: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
+    # which data, exactly: a hub dataset id and its pinned revision, or a generator and its version
+    dataset_id: ClassVar[str | None] = None
+    dataset_revision: ClassVar[str | None] = None
     default_settings: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **settings: Any) -> None:
@@ -182,7 +185,8 @@ class Task:
     # -- optional extras
     def config(self) -> dict:
         """Everything that defines this task's protocol; recorded in results.json."""
-        return {"name": self.name, "data_source": self.data_source, "settings": dict(self.settings)}
+        return {"name": self.name, "data_source": self.data_source,
+                "dataset": {"id": self.dataset_id, "revision": self.dataset_revision}, "settings": dict(self.settings)}
 
     def plots(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
         """Write task-specific PNGs under out_dir; return their paths."""

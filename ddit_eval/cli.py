@@ -6,6 +6,7 @@ Bad input is one line on stderr and exit status 2 (`--debug` shows the traceback
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -54,7 +55,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ddit_eval", description="Evaluate Dual Diffusion (D-DiT) models on generation and understanding benchmarks.")
+    parser = _Parser(prog="ddit_eval", description="Evaluate Dual Diffusion (D-DiT) models on generation and understanding benchmarks. "
+                     "With no command, `run` on its defaults (the shapes suite on the embedded tiny model).",
+                     epilog="`python -m ddit_eval COMMAND --help` documents each command's options. Bad input exits 2, "
+                     "a failed gate or a run stopped by --max-errors exits 1.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -68,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=_positive_int, default=8, help="requests per model call; never changes results (default 8)")
     run.add_argument("--seed", type=int, default=0, help="run seed; each sample's seed derives from (seed, task, sample id)")
     run.add_argument("--output-dir", help="run folder (default runs/<UTC time>-<model>); re-running with the same folder resumes")
-    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: cuda when available, else cpu")
     run.add_argument("--dtype", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help="auto: bf16 on cuda, fp32 on cpu")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a task or generation setting (steps, answer_length, ...); TASK.KEY=VALUE for one task")
@@ -78,22 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
     lst = sub.add_parser("list-tasks", help="list every registered task")
-    lst.add_argument("--include-path", action="append", default=[], metavar="DIR")
+    lst.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
     score = sub.add_parser("score", help="score predictions made elsewhere (JSONL lines with id and prediction)")
-    score.add_argument("--task", required=True)
-    score.add_argument("--predictions", required=True, help="JSONL file; image predictions are paths relative to it")
-    score.add_argument("--output-dir")
-    score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    score.add_argument("--include-path", action="append", default=[], metavar="DIR")
+    score.add_argument("--task", required=True, help="the registered task whose samples the predictions answer")
+    score.add_argument("--predictions", required=True, help="JSONL file in the samples/<task>.jsonl format (id, prediction); "
+                       "image predictions are paths relative to it")
+    score.add_argument("--output-dir", help="where results.json, report.md and samples/ go (default runs/<UTC time>-score-<task>)")
+    score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a task setting, as for run")
+    score.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
     report = sub.add_parser("report", help="one comparison table (Markdown, CSV, LaTeX) and bar plots across runs")
-    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders (each with results.json)")
     report.add_argument("--output", default="comparison", help="file stem for .md/.csv/.tex and -<task>.png (default ./comparison)")
 
     cmp_ = sub.add_parser("compare", help="the checkpoint gate: exit 1 on a significant drop beyond its margin")
-    cmp_.add_argument("baseline", metavar="BASELINE_DIR")
-    cmp_.add_argument("candidate", metavar="CANDIDATE_DIR")
+    cmp_.add_argument("baseline", metavar="BASELINE_DIR", help="run folder of the reference checkpoint")
+    cmp_.add_argument("candidate", metavar="CANDIDATE_DIR", help="run folder of the checkpoint under test (same tasks and seed)")
     cmp_.add_argument("--max-drop", action="append", default=[], metavar="TASK.METRIC=X",
                       help="allowed drop in the metric's units (default 0: any significant drop fails)")
     cmp_.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level of the bootstrap interval (default 0.05)")
@@ -115,24 +121,32 @@ def _default_output_dir(model: str) -> Path:
     return Path("runs") / f"{stamp}-{name}"
 
 
-def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
-    """Create the folder, prove it is writable, and refuse to mix runs of different settings."""
+def _ensure_writable(out: Path, what: str = "output dir") -> None:
+    """Create the folder and prove it is writable before any work, so the failure is one line, not a traceback."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"output dir {str(out)!r} is not writable: {exc.strerror or exc}") from None
+        raise UsageError(f"{what} {str(out)!r} is not writable: {exc.strerror or exc}") from None
+
+
+def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
+    """Create the folder, prove it is writable, and refuse to mix runs of different settings."""
+    _ensure_writable(out)
+    # compare as JSON sees it: a tuple setting reads back as a list and must not look like a change
+    fingerprint = json.loads(json.dumps(fingerprint, default=str))
     run_file = out / "run.json"
     if overwrite:
         for name in ("samples", "results.json", "report.md", "metrics.png", "run.json"):
             path = out / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     elif run_file.exists():
-        import json
-
-        recorded = json.loads(run_file.read_text())
+        try:
+            recorded = json.loads(run_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {str(run_file)!r} ({exc}); use --overwrite to start over") from None
         if recorded != fingerprint:
             keys = sorted(k for k in set(recorded) | set(fingerprint) if recorded.get(k) != fingerprint.get(k))
             raise UsageError(f"{str(out)!r} holds a run with other settings ({', '.join(keys)} differ); "
@@ -212,10 +226,7 @@ def cmd_score(args) -> int:
         include_path(directory)
     task = _make_tasks([args.task], args.overrides)[args.task]
     path = Path(args.predictions)
-    try:
-        predictions = {r["id"]: r for r in read_jsonl(path)}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"cannot read predictions {str(path)!r}: {exc}") from None
+    predictions = _read_predictions(path)
     samples = {s.id: s for s in task.samples()}
     unknown = [i for i in predictions if i not in samples]
     if unknown:
@@ -232,9 +243,11 @@ def cmd_score(args) -> int:
     if len(records) < len(samples):
         notes.append(f"scored {len(records)} of {len(samples)} samples")
     out = Path(args.output_dir) if args.output_dir else _default_output_dir(f"score-{task.name}")
+    _ensure_writable(out)
     from .results import SampleLog
 
-    SampleLog(out / "samples" / f"{task.name}.jsonl").rewrite({**r, "scores": s} for r, s in zip(records, evaluation.per_sample))
+    # image paths are written absolute: relative ones would point into the new folder, where no image is
+    SampleLog(out / "samples" / f"{task.name}.jsonl").rewrite({**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample))
     results = {"tasks": {task.name: {"metrics": evaluation.metrics, "primary": task.primary_metric,
                                      "higher_is_better": task.higher_is_better, "n": len(records), "errors": 0, "notes": notes}},
                "config": {"predictions": str(path.resolve()), "tasks": {task.name: task.config()}}, "versions": versions(), "timing": {}}
@@ -244,9 +257,27 @@ def cmd_score(args) -> int:
     return 0
 
 
+def _read_predictions(path: Path) -> dict[str, dict]:
+    """id -> line of a predictions file; unreadable files, lines without an id and repeated ids are bad input."""
+    try:
+        lines = read_jsonl(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read predictions {str(path)!r}: {exc}") from None
+    predictions: dict[str, dict] = {}
+    for number, line in enumerate(lines, 1):
+        if not isinstance(line, dict) or "id" not in line:
+            raise UsageError(f"predictions {str(path)!r}: record {number} has no 'id'")
+        if line["id"] in predictions:
+            raise UsageError(f"predictions {str(path)!r}: id {line['id']!r} appears twice")
+        predictions[line["id"]] = line
+    return predictions
+
+
 def cmd_report(args) -> int:
     table = reports.comparison_table(args.run_dirs)
-    written = reports.write_comparison(table, Path(args.output))
+    stem = Path(args.output)
+    _ensure_writable(stem.parent, "--output folder")
+    written = reports.write_comparison(table, stem)
     print(table.to_markdown(floatfmt=".4g"))
     print("\nwrote " + ", ".join(str(p) for p in written))
     return 0
@@ -261,7 +292,10 @@ def cmd_compare(args) -> int:
     for r in failed:
         print(f"FAIL {r.task}.{r.metric}: dropped {r.drop:.4g} (allowed {r.max_drop:g}), "
               f"{100 * (1 - args.alpha):g}% CI of the difference [{r.ci_low:+.4g}, {r.ci_high:+.4g}]", file=sys.stderr)
-    return 1 if failed else 0
+    broken = compare_mod.new_failures(Path(args.baseline), Path(args.candidate))
+    for task, ids in broken.items():
+        print(f"FAIL {task}: {len(ids)} samples the baseline scored failed in the candidate, e.g. {ids[0]!r}", file=sys.stderr)
+    return 1 if failed or broken else 0
 
 
 COMMANDS = {"run": cmd_run, "list-tasks": cmd_list_tasks, "score": cmd_score, "report": cmd_report, "compare": cmd_compare}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UsageError
-from .results import read_jsonl
+from .results import load_results, read_jsonl
 
 BOOTSTRAP_SAMPLES = 2000
 
@@ -54,18 +53,34 @@ def paired_bootstrap_ci(diffs: np.ndarray, alpha: float, samples: int = BOOTSTRA
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
 
 
-def _load_run(run_dir: Path) -> dict:
-    path = run_dir / "results.json"
+def _records(run_dir: Path, task: str) -> list[dict]:
+    path = run_dir / "samples" / f"{task}.jsonl"
     if not path.is_file():
-        raise UsageError(f"{str(run_dir)!r} is not a run folder (no results.json)")
-    return json.loads(path.read_text())
+        return []
+    try:
+        return read_jsonl(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {str(path)!r}: {exc}") from None
 
 
 def _scores(run_dir: Path, task: str) -> dict[str, dict]:
-    path = run_dir / "samples" / f"{task}.jsonl"
-    if not path.is_file():
-        return {}
-    return {r["id"]: r["scores"] for r in read_jsonl(path) if "scores" in r}
+    return {r["id"]: r["scores"] for r in _records(run_dir, task) if "scores" in r}
+
+
+def new_failures(baseline: Path, candidate: Path) -> dict[str, list[str]]:
+    """Per shared task, the ids the baseline scored but the candidate recorded as errors.
+
+    Pairing drops such samples from the bootstrap, so without this a checkpoint
+    that crashes on every sample would pass the gate.
+    """
+    shared = set(load_results(baseline)["tasks"]) & set(load_results(candidate)["tasks"])
+    out = {}
+    for task in sorted(shared):
+        scored = set(_scores(baseline, task))
+        failed = [r["id"] for r in _records(candidate, task) if "error" in r and r.get("id") in scored]
+        if failed:
+            out[task] = failed
+    return out
 
 
 def parse_max_drops(pairs: list[str]) -> dict[tuple[str, str], float]:
@@ -83,7 +98,7 @@ def parse_max_drops(pairs: list[str]) -> dict[tuple[str, str], float]:
 
 
 def compare_runs(baseline: Path, candidate: Path, max_drops: dict, alpha: float = 0.05) -> list[Comparison]:
-    base_results, cand_results = _load_run(baseline), _load_run(candidate)
+    base_results, cand_results = load_results(baseline), load_results(candidate)
     shared = sorted(set(base_results["tasks"]) & set(cand_results["tasks"]))
     if not shared:
         raise UsageError("the two runs share no task")

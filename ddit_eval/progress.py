@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -19,7 +20,10 @@ class Progress:
         self._initial = initial
         self._bar = None
         if self.stream.isatty():
-            self._bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=self.stream, dynamic_ncols=True)
+            # a terminal that reports 0 columns (some CI pseudo-terminals) would make tqdm print nothing
+            wide = _columns(self.stream) > 0
+            self._bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=self.stream,
+                             dynamic_ncols=wide, ncols=None if wide else 100, nrows=None if wide else 24)
 
     def update(self, n: int) -> None:
         self.done += n
@@ -41,3 +45,10 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _columns(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0

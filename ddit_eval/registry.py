@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -80,7 +81,11 @@ class _TaskRegistry(Registry):
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            obj = ep.load()
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken third-party package is named, not a traceback in every command
+                raise UsageError(f"cannot load task entry point {ep.name!r} ({ep.value}) of group "
+                                 f"{ENTRY_POINT_GROUP}: {type(exc).__name__}: {exc}") from exc
             if isinstance(obj, type):
                 self.register(obj)
 
@@ -107,8 +112,10 @@ def include_path(directory: str | Path) -> list[str]:
         raise UsageError(f"--include-path {str(directory)!r} is not a directory")
     TASKS.load_builtins()
     before = set(TASKS.names())
-    for path in sorted(directory.glob("*.py")):
-        module_name = f"ddit_eval_plugins.{path.stem}"
+    for path in sorted(directory.resolve().glob("*.py")):
+        # keyed by the file's full path: two folders may both hold a `tasks.py`
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+        module_name = f"ddit_eval_plugins.{path.stem}_{digest}"
         if module_name in sys.modules:
             continue
         spec = importlib.util.spec_from_file_location(module_name, path)

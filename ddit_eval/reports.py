@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -11,8 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .errors import UsageError  # noqa: E402
-from .results import write_text_atomic  # noqa: E402
+from .results import load_results, write_text_atomic  # noqa: E402
 
 
 def _fmt(value) -> str:
@@ -68,16 +66,6 @@ def write_run_report(run_dir: Path, results: dict, task_plots: dict[str, list[st
 
 
 # ----------------------------------------------------------------------------- across runs
-
-
-def load_results(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "results.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{str(run_dir)!r} is not a run folder (no results.json)") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read {str(path)!r}: {exc}") from None
 
 
 def comparison_table(run_dirs: list[str]) -> pd.DataFrame:

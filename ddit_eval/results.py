@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from .errors import UsageError
+
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write JSON to a temporary file in the same folder, fsync, then `os.replace`."""
@@ -46,6 +48,20 @@ def read_jsonl(path: str | Path) -> list[dict]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     return records
+
+
+def load_results(run_dir: str | Path) -> dict:
+    """A run folder's results.json; a missing or corrupt one is bad input, not a crash."""
+    path = Path(run_dir) / "results.json"
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{str(run_dir)!r} is not a run folder (no results.json)") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {str(path)!r}: {exc}") from None
+    if not isinstance(results, dict) or not isinstance(results.get("tasks"), dict):
+        raise UsageError(f"{str(path)!r} is not a ddit-eval results file (no 'tasks' table)")
+    return results
 
 
 class SampleLog:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .api import GENERATE_IMAGES, Evaluation, Model, Sample, Task
-from .errors import UsageError
 from .progress import Progress
 from .results import SampleLog
 from .seeding import sample_seed
@@ -117,9 +116,13 @@ class TaskRunner:
             seed = sample_seed(self.options.seed, task.name, sample.id)
             records[sample.id] = {"id": sample.id, "seed": seed, **task.describe_sample(sample)}
             try:
-                pending.append((sample, task.build_request(sample, seed)))
+                request = task.build_request(sample, seed)
             except Exception as exc:  # a bad input (corrupt image) fails its sample only
                 records[sample.id].update(_error(exc))
+                continue
+            pending.append((sample, request))
+            if getattr(request, "prompt", None) is not None:  # the text the model saw, after the task's template
+                records[sample.id].setdefault("prompt", request.prompt)
         outputs = self._call_model(task.request_kind, [req for _, req in pending])
         for (sample, _), output in zip(pending, outputs):
             if isinstance(output, BaseException):

@@ -105,16 +105,23 @@ class DDiTModel:
         return hidden.to(self.dtype)
 
     def preprocess(self, images: Sequence[Image.Image], resolution: int) -> torch.Tensor:
-        """RGB, shorter side to `resolution` (bicubic), centre crop, to [-1, 1]: (B, 3, R, R) fp32."""
+        """RGB, shorter side to `resolution` (bicubic), centre crop, to [-1, 1]: (B, 3, R, R) fp32.
+
+        Bit for bit the official torchvision pipeline (Resize(R, bicubic), CenterCrop(R), ToTensor,
+        Normalize(0.5, 0.5)): the long side is truncated, the crop offset rounded as torchvision does.
+        """
         out = []
         for image in images:
             image = image.convert("RGB")
             w, h = image.size
-            scale = resolution / min(w, h)
-            image = image.resize((max(resolution, round(w * scale)), max(resolution, round(h * scale))), Image.BICUBIC)
-            left, top = (image.width - resolution) // 2, (image.height - resolution) // 2
+            long = int(resolution * max(w, h) / min(w, h))
+            size = (resolution, long) if w <= h else (long, resolution)
+            if size != (w, h):
+                image = image.resize(size, Image.BICUBIC)
+            top, left = int(round((image.height - resolution) / 2.0)), int(round((image.width - resolution) / 2.0))
             image = image.crop((left, top, left + resolution, top + resolution))
-            out.append(torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1))
+            array = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(255)
+            out.append(array.sub(0.5).div(0.5))
         return torch.stack(out)
 
     def encode_images(self, pixels: torch.Tensor, generators: Optional[Sequence[torch.Generator]] = None) -> torch.Tensor:
@@ -168,9 +175,12 @@ class DDiTModel:
         side = settings.resolution // self.vae_scale_factor
         shape = (self.transformer.config.in_channels, side, side)
         latents = initial_noise([image_seed(r.seed, k) for r, k in zip(requests, ks)], shape).to(self.device, self.dtype)
-        sigmas = sigma_schedule(self.scheduler.config, settings.steps)
+        image_tokens = (side // self.transformer.config.patch_size) ** 2
+        sigmas = sigma_schedule(self.scheduler.config, settings.steps, image_seq_len=image_tokens)
         latents = euler_cfg(self.transformer, latents, cond, uncond, sigmas, settings.guidance, self._count)
-        pixels = self.decode_latents(latents)
+        # One image per VAE call: batched convolutions round differently with the batch size, and
+        # decoding is a small part of the cost; so an image does not depend on its batch.
+        pixels = torch.cat([self.decode_latents(latents[i:i + 1]) for i in range(len(latents))])
         arrays = (pixels.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
         return [Image.fromarray(a) for a in arrays]
 
@@ -220,7 +230,9 @@ class DDiTModel:
         d = self.defaults
         generators = [torch.Generator().manual_seed(r.seed) for _, _, r in jobs]
         pixels = self.preprocess([r.image for _, _, r in jobs], d.resolution)
-        latents = self.encode_images(pixels, generators if d.posterior == "sample" else None)
+        # One row per VAE call (see _generate_chunk); row r's posterior noise comes from its generator.
+        latents = torch.cat([self.encode_images(pixels[i:i + 1], generators[i:i + 1] if d.posterior == "sample" else None)
+                             for i in range(len(jobs))])
         tokens = torch.full((len(jobs), total), self.mask_token_id, dtype=torch.long)
         for row, (prompt, _, _) in enumerate(jobs):
             tokens[row, :len(prompt)] = torch.tensor(prompt[:total], dtype=torch.long)

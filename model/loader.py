@@ -1,8 +1,10 @@
 """Load a D-DiT checkpoint (official diffusers layout, local folder or hub id) into a `DDiTModel`.
 
 Checks come first and fail with one line naming what is missing:
-the path, `model_index.json`, a component entry or folder, its config, its weights, or the
-transformer class.  Every size is read from the checkpoint's configs.
+the path, `model_index.json`, a component entry or folder, its config, its weights, the
+transformer class, or a config entry the backend reads (`vocab_size`, the VAE `scaling_factor`).
+A component that fails to load anyway (corrupt weights, shape mismatch) gives one line naming it.
+Every size is read from the checkpoint's configs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ COMPONENTS = {
     "tokenizer": ("tokenizer_config.json", ("tokenizer.json", "spiece.model")),
     "scheduler": ("scheduler_config.json", ()),
 }
+# config entries the backend reads and that must not silently fall back to a class default
+REQUIRED_KEYS = {"transformer": ("vocab_size", "in_channels", "patch_size"), "vae": ("scaling_factor",)}
 DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16,
           "fp32": torch.float32, "float32": torch.float32}
 
@@ -68,7 +72,9 @@ def check_checkpoint(path: Path) -> dict:
     index_file = path / "model_index.json"
     if not index_file.exists():
         raise UsageError(f"model {str(path)!r} is not a D-DiT checkpoint: no model_index.json")
-    index = json.loads(index_file.read_text())
+    index = _read_json(path, "model_index.json")
+    if not isinstance(index, dict):
+        raise UsageError(f"model {str(path)!r}: model_index.json is not a JSON object")
     for name, (config, stems) in COMPONENTS.items():
         if name not in index:
             raise UsageError(f"model {str(path)!r}: model_index.json lists no {name!r} component")
@@ -79,10 +85,23 @@ def check_checkpoint(path: Path) -> dict:
             raise UsageError(f"model {str(path)!r}: component {name!r} has no weights in {name}/")
     entry = index["transformer"]
     cls = entry[-1] if isinstance(entry, list) else entry
-    cls = cls or json.loads((path / "transformer" / "config.json").read_text()).get("_class_name")
+    transformer_config = _read_json(path, "transformer/config.json")
+    cls = cls or transformer_config.get("_class_name")
     if cls != TRANSFORMER_CLASS:
         raise UsageError(f"model {str(path)!r} is not a D-DiT checkpoint: transformer class is {cls!r}, expected {TRANSFORMER_CLASS!r}")
+    for name, keys in REQUIRED_KEYS.items():
+        config = transformer_config if name == "transformer" else _read_json(path, f"{name}/config.json")
+        missing = [k for k in keys if config.get(k) is None]
+        if missing:
+            raise UsageError(f"model {str(path)!r}: {name}/config.json has no {missing[0]!r}")
     return index
+
+
+def _read_json(path: Path, name: str) -> dict:
+    try:
+        return json.loads((path / name).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"model {str(path)!r}: {name} is not readable JSON ({type(exc).__name__})") from exc
 
 
 def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.device, torch.dtype]:
@@ -97,43 +116,94 @@ def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.
     return dev, DTYPES[dtype]
 
 
-def load_components(path: Path, device: torch.device, dtype: torch.dtype) -> dict:
-    """The five components from a checked checkpoint folder, in eval mode on `device`."""
-    transformer = SD3JointModelFlexible.from_pretrained(path / "transformer", torch_dtype=dtype)
-    vae = AutoencoderKL.from_pretrained(path / "vae", torch_dtype=dtype)
+def _load_t5(folder: Path, dtype: torch.dtype):
     try:
-        text_encoder = T5EncoderModel.from_pretrained(path / "text_encoder", torch_dtype=dtype, attn_implementation="sdpa")
+        return T5EncoderModel.from_pretrained(folder, torch_dtype=dtype, attn_implementation="sdpa")
     except (ValueError, ImportError):  # a transformers without SDPA for T5
-        text_encoder = T5EncoderModel.from_pretrained(path / "text_encoder", torch_dtype=dtype)
-    tokenizer = T5TokenizerFast.from_pretrained(path / "tokenizer")
-    scheduler = FlowMatchEulerDiscreteScheduler.from_pretrained(path / "scheduler")
-    for module in (transformer, vae, text_encoder):
-        module.to(device).eval().requires_grad_(False)
-    return dict(transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
+        return T5EncoderModel.from_pretrained(folder, torch_dtype=dtype)
 
 
-def overwrite_mask_embedding(text_encoder, tokenizer, source: str) -> None:
-    """Put the aligned mask embedding (a tensor file: .pt/.pth/.safetensors/.npy) into the T5 input row of `<extra_id_0>`."""
+def load_components(path: Path, device: torch.device, dtype: torch.dtype) -> dict:
+    """The five components from a checked checkpoint folder, in eval mode on `device`.
+
+    A component that fails to load (corrupt or truncated weights, missing or unexpected
+    parameters, sizes that disagree with its config) gives a one-line error naming it.
+    """
+    loaders = {
+        "transformer": lambda f: SD3JointModelFlexible.from_pretrained(f, torch_dtype=dtype),
+        "vae": lambda f: AutoencoderKL.from_pretrained(f, torch_dtype=dtype),
+        "text_encoder": lambda f: _load_t5(f, dtype),
+        "tokenizer": T5TokenizerFast.from_pretrained,
+        "scheduler": FlowMatchEulerDiscreteScheduler.from_pretrained,
+    }
+    parts = {}
+    for name, load in loaders.items():
+        try:
+            parts[name] = load(path / name)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes one line naming the component
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise UsageError(f"model {str(path)!r}: component {name!r} could not be loaded "
+                             f"({type(exc).__name__}: {first[:300]})") from exc
+    _check_vocab(path, parts["transformer"], parts["text_encoder"], parts["tokenizer"])
+    for name in ("transformer", "vae", "text_encoder"):
+        parts[name].to(device).eval().requires_grad_(False)
+    return parts
+
+
+def _check_vocab(path: Path, transformer, text_encoder, tokenizer) -> None:
+    """The mask token must exist and be a row of both the T5 embedding and the transformer's logits."""
+    mask = tokenizer.convert_tokens_to_ids(MASK_TOKEN)
+    if mask is None or mask == tokenizer.unk_token_id:
+        raise UsageError(f"model {str(path)!r} is not a D-DiT checkpoint: the tokenizer has no {MASK_TOKEN} (mask) token")
+    rows = {"transformer vocab_size": transformer.config.vocab_size,
+            "text_encoder vocab_size": text_encoder.get_input_embeddings().weight.shape[0]}
+    for what, size in rows.items():
+        if mask >= size:
+            raise UsageError(f"model {str(path)!r}: {what} is {size}, too small for the mask token id {mask}")
+
+
+def read_mask_embedding(source: str) -> torch.Tensor:
+    """The aligned mask embedding as a 1-D fp32 tensor, from a tensor file (.pt/.pth/.safetensors/.npy;
+    the released one is `aligned_t5_mask_emb/mask_token_emb.00-of-01.pth`, a plain tensor) or a folder
+    holding exactly one such file."""
     path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".pt", ".pth", ".safetensors", ".npy"))
+        if len(files) != 1:
+            raise UsageError(f"mask_embedding {source!r}: expected one .pt/.pth/.safetensors/.npy file in the folder, found {len(files)}")
+        path = files[0]
     if not path.exists():
         raise UsageError(f"mask_embedding {source!r}: no such file")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
 
-        tensors = load_file(str(path))
-        vector = next(iter(tensors.values())) if len(tensors) == 1 else tensors.get("weight", next(iter(tensors.values())))
-    elif path.suffix == ".npy":
-        import numpy as np
+            tensors = load_file(str(path))
+            vector = tensors["weight"] if "weight" in tensors else next(iter(tensors.values()))
+        elif path.suffix == ".npy":
+            import numpy as np
 
-        vector = torch.from_numpy(np.load(path))
-    else:
-        vector = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(vector, dict):
-            vector = next(iter(vector.values()))
+            vector = torch.from_numpy(np.load(path))
+        else:
+            vector = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(vector, dict):
+                vector = next(iter(vector.values()))
+        return torch.as_tensor(vector).detach().float().reshape(-1)
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unreadable file: one line
+        raise UsageError(f"mask_embedding {source!r}: not a readable tensor file ({type(exc).__name__})") from exc
+
+
+def overwrite_mask_embedding(text_encoder, tokenizer, source, name: Optional[str] = None) -> None:
+    """Put the aligned mask embedding (a path, see `read_mask_embedding`, or a tensor) into the T5
+    input-embedding row of `<extra_id_0>`.  `name` names the source in errors."""
+    is_path = isinstance(source, (str, Path))
+    vector = read_mask_embedding(str(source)) if is_path else torch.as_tensor(source).reshape(-1)
+    name = name or (str(source) if is_path else "tensor")
     table = text_encoder.get_input_embeddings().weight
-    vector = torch.as_tensor(vector).reshape(-1)
     if vector.numel() != table.shape[1]:
-        raise UsageError(f"mask_embedding {source!r}: has {vector.numel()} values, the T5 embedding has {table.shape[1]}")
+        raise UsageError(f"mask_embedding {name!r}: has {vector.numel()} values, the T5 embedding has {table.shape[1]}")
     with torch.no_grad():
         table[tokenizer.convert_tokens_to_ids(MASK_TOKEN)] = vector.to(table.device, table.dtype)
 
@@ -147,9 +217,10 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedd
     if unknown:
         raise UsageError(f"load_model: unknown option {unknown[0]!r}")
     dev, dt = pick_device_dtype(device, dtype)
+    vector = read_mask_embedding(mask_embedding) if mask_embedding else None  # bad file: fail before loading
     components = load_components(path, dev, dt)
-    if mask_embedding:
-        overwrite_mask_embedding(components["text_encoder"], components["tokenizer"], mask_embedding)
+    if vector is not None:
+        overwrite_mask_embedding(components["text_encoder"], components["tokenizer"], vector, name=mask_embedding)
     recorded = {k: v for k, v in index.get(DEFAULTS_KEY, {}).items() if k in {f.name for f in dataclasses.fields(DDiTDefaults)}}
     settings = DDiTDefaults(**{**recorded, **defaults})
     return DDiTModel(**components, defaults=settings, checkpoint=str(spec), name=path.name or "ddit")

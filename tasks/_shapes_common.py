@@ -15,6 +15,7 @@ import numpy as np
 from ddit_eval.api import AnswerRequest, Evaluation, Sample, Task
 
 DATA_SOURCE = "synthetic shapes, generated from a seed (no download)"
+DATASET_ID = "ddit_eval.shapes"  # the generator package; its WORLD_VERSION is the revision
 VQA_TEMPLATE = "Q: {question} Answer the question using a single word or phrase. A: "
 ANSWER_SETTINGS = {"seed": 0, "resolution": 64, "steps": None, "answer_length": None, "prompt_template": VQA_TEMPLATE}
 

@@ -1,13 +1,18 @@
-"""shapes-caption: COCO-style captioning of shape scenes (5 references), pycocoevalcap metrics."""
+"""shapes-caption: COCO-style captioning of shape scenes (5 references), pycocoevalcap metrics.
+
+Documents have the columns of lmms-eval's COCO-Caption2017: question_id (the image's
+file name) and answer (the 5 reference captions), plus the scene.
+"""
 
 from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-from ddit_eval.api import CAPTION, CaptionRequest, Evaluation, Sample
+from ddit_eval.api import CAPTION, CaptionRequest, Evaluation, Sample, Task
 from ddit_eval.registry import register_task
+from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import DATA_SOURCE, ShapesAnswerTask, render_doc
+from ._shapes_common import DATA_SOURCE, DATASET_ID, ShapesAnswerTask, render_doc
 
 
 @register_task
@@ -15,6 +20,7 @@ class ShapesCaption(ShapesAnswerTask):
     name = "shapes-caption"
     description = "captioning of synthetic shape scenes: 5 references each, BLEU/METEOR/ROUGE-L/CIDEr (x100)"
     data_source = DATA_SOURCE
+    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "CIDEr"
     request_kind = CAPTION
     default_settings = {"seed": 0, "resolution": 64, "steps": None, "caption_length": None, "num_images": 100}
@@ -23,7 +29,8 @@ class ShapesCaption(ShapesAnswerTask):
         from ddit_eval.shapes import captions, iter_scenes
 
         for i, scene in zip(range(self.settings["num_images"]), iter_scenes(self.settings["seed"] + 1, "test")):
-            yield Sample(id=f"caption-{i:05d}", doc={"scene": scene.to_dict(), "references": captions(scene)})
+            yield Sample(id=f"caption-{i:05d}", doc={"scene": scene.to_dict(), "question_id": f"shapes-{i:05d}.png",
+                                                      "answer": captions(scene)})
 
     def build_request(self, sample: Sample, seed: int) -> CaptionRequest:
         return CaptionRequest(id=sample.id, image=render_doc(sample.doc, self.settings["resolution"]), seed=seed,
@@ -33,7 +40,7 @@ class ShapesCaption(ShapesAnswerTask):
         from ddit_eval.metrics.captioning import CaptionMetrics
 
         metric = CaptionMetrics()
-        metric.update([str(r["prediction"]) for r in records], [r["references"] for r in records])
+        metric.update([str(r["prediction"]) for r in records], [r.get("answer", r.get("references")) for r in records])
         metrics = metric.compute()
         notes = []
         if len(records) < self.settings["num_images"]:
@@ -44,8 +51,7 @@ class ShapesCaption(ShapesAnswerTask):
     def config(self) -> dict:
         from ddit_eval.metrics.captioning import CaptionMetrics
 
-        return {"name": self.name, "data_source": self.data_source, "settings": dict(self.settings),
-                "prompt_template": None, **CaptionMetrics().config()}
+        return {**Task.config(self), "prompt_template": None, **CaptionMetrics().config()}
 
     def bar_metric(self, key: str) -> bool:
         return key in ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr")

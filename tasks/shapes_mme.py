@@ -1,4 +1,9 @@
-"""shapes-mme: MME-style paired yes/no questions (existence, count, position, color)."""
+"""shapes-mme: MME-style paired yes/no questions (existence, count, position, color).
+
+Documents have MME's columns: question_id (the image name, shared by the image's two
+questions, which acc+ pairs on), question (ending "Please answer yes or no."), answer
+(Yes/No) and category, plus the scene.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
+from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, ShapesAnswerTask, sample_rng
+from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, DATASET_ID, ShapesAnswerTask, sample_rng
 
 CATEGORIES = ("existence", "count", "position", "color")
 SUFFIX = " Please answer yes or no."
@@ -18,6 +24,7 @@ class ShapesMME(ShapesAnswerTask):
     name = "shapes-mme"
     description = "MME on synthetic shape scenes: 2 yes/no questions per image, acc + acc+ per category"
     data_source = DATA_SOURCE
+    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "perception"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_images": 48, "parse_rule": "ddit", "drop_yes_no_suffix": True}
@@ -33,8 +40,9 @@ class ShapesMME(ShapesAnswerTask):
             while category == "position" and not has_left_right_pair(scene):
                 scene = next(stream)
             for j, (question, answer) in enumerate(mme_questions(scene, category, sample_rng(seed, i, 20))):
-                yield Sample(id=f"mme-{i:04d}-{j}", doc={"scene": scene.to_dict(), "image_id": f"image-{i:04d}",
-                                                          "question": question, "answer": answer, "category": category})
+                yield Sample(id=f"mme-{i:04d}-{j}", doc={
+                    "scene": scene.to_dict(), "question_id": f"{category}/image-{i:04d}.png", "question": question,
+                    "answer": answer, "category": category})
 
     def prompt(self, sample: Sample) -> str:
         """lmms-eval's MME handling: drop the yes/no instruction, then the single-word template."""
@@ -48,7 +56,7 @@ class ShapesMME(ShapesAnswerTask):
 
         metric = MMEScore(parse_rule=self.settings["parse_rule"])
         metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records],
-                      [r["category"] for r in records], [r["image_id"] for r in records])
+                      [r["category"] for r in records], [r.get("question_id", r.get("image_id")) for r in records])
         metrics = metric.compute()
         n = int(metrics["perception_categories_scored"])
         notes = [f"perception sums {n} of MME's 10 perception categories (max {200 * n}, not 2000)"]

@@ -1,4 +1,8 @@
-"""shapes-pope: POPE-style object existence questions (random / popular / adversarial splits)."""
+"""shapes-pope: POPE-style object existence questions (random / popular / adversarial splits).
+
+Documents have POPE's columns (question_id, question, answer yes/no, image_source,
+category = split), plus the scene.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
+from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, ShapesAnswerTask, sample_rng
+from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, DATASET_ID, ShapesAnswerTask, sample_rng
 
 SPLITS = ("random", "popular", "adversarial")
 
@@ -18,6 +23,7 @@ class ShapesPope(ShapesAnswerTask):
     name = "shapes-pope"
     description = "POPE on synthetic shape scenes: 'Is there a red circle in the image?' in 3 splits"
     data_source = DATA_SOURCE
+    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "accuracy"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_images": 25, "parse_rule": "ddit"}
@@ -28,12 +34,14 @@ class ShapesPope(ShapesAnswerTask):
         seed = self.settings["seed"]
         scenes = generate_scenes(seed + 2, self.settings["num_images"], "test")
         popularity = Counter(s.name for scene in scenes for s in scene.shapes)
+        question_id = 0
         for k, split in enumerate(SPLITS):  # split-major, like POPE's files
             for i, scene in enumerate(scenes):
                 for question, answer in pope_pairs(scene, split, sample_rng(seed, i, 10 + k), popularity):
+                    question_id += 1
                     yield Sample(id=f"pope-{split}-{i:04d}-{answer}", doc={
-                        "scene": scene.to_dict(), "image_id": f"image-{i:04d}", "question": question,
-                        "answer": answer, "category": split})
+                        "scene": scene.to_dict(), "question_id": str(question_id), "question": question,
+                        "answer": answer, "image_source": f"image-{i:04d}", "category": split})
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         from ddit_eval.metrics.yesno import PopeMetrics

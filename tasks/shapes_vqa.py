@@ -1,13 +1,20 @@
-"""shapes-vqa: VQAv2-style questions about shape scenes, scored with the official VQA accuracy."""
+"""shapes-vqa: VQAv2-style questions about shape scenes, scored with the official VQA accuracy.
+
+Documents have VQAv2's columns: question_id, image_id, question, answers (10 records
+{answer, answer_confidence, answer_id}), multiple_choice_answer (the most frequent
+answer), answer_type (yes/no, number, other) and question_type, plus the scene.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterator, Sequence
 
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
+from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, ShapesAnswerTask, sample_rng
+from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, DATASET_ID, ShapesAnswerTask, sample_rng
 
 QUESTION_TYPES = ("count", "count_kind", "color", "shape", "position", "exists")  # order of vqa_items()
 
@@ -17,6 +24,7 @@ class ShapesVQA(ShapesAnswerTask):
     name = "shapes-vqa"
     description = "VQA on synthetic shape scenes: 10 human-like answers per question, official VQA accuracy"
     data_source = DATA_SOURCE
+    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "accuracy"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_questions": 200, "vqa_rule": "official"}
@@ -33,7 +41,10 @@ class ShapesVQA(ShapesAnswerTask):
                 kind = j % len(QUESTION_TYPES)
                 item = items[kind]
                 yield Sample(id=f"vqa-{j:05d}", doc={
-                    "scene": scene.to_dict(), "question": item.question, "answers": list(item.answers),
+                    "scene": scene.to_dict(), "question_id": j, "image_id": i, "question": item.question,
+                    "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": k + 1}
+                                for k, a in enumerate(item.answers)],
+                    "multiple_choice_answer": Counter(item.answers).most_common(1)[0][0],
                     "answer_type": item.answer_type, "question_type": QUESTION_TYPES[kind]})
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:

@@ -9,8 +9,8 @@
 from .base import Metric
 from .captioning import CaptionMetrics
 from .geneval import ColorClassifier, Detection, Detector, GenEvalScore
-from .vqa import VQAAccuracy, normalize_answer, vqa_accuracy
+from .vqa import VQAAccuracy, answer_texts, normalize_answer, vqa_accuracy
 from .yesno import MMEScore, PopeMetrics, parse_yes_no
 
 __all__ = ["CaptionMetrics", "ColorClassifier", "Detection", "Detector", "GenEvalScore", "MMEScore", "Metric",
-           "PopeMetrics", "VQAAccuracy", "normalize_answer", "parse_yes_no", "vqa_accuracy"]
+           "PopeMetrics", "VQAAccuracy", "answer_texts", "normalize_answer", "parse_yes_no", "vqa_accuracy"]

@@ -11,6 +11,7 @@ one-line UsageError, and a METEOR failure is raised, never hidden.
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Sequence
 
@@ -28,13 +29,23 @@ def require_java() -> None:
                          "Java programs); install a JRE, e.g. `apt-get install default-jre-headless`")
 
 
+# Characters the Java tokenizer (with -preserveLines) treats as line ends.  pycocoevalcap only
+# replaces "\n", then pairs output lines with captions by position: one "\r" in a caption
+# would silently shift every later caption onto the wrong image.  They become spaces.
+_LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def ptb_tokenize(texts: dict[str, list[str]]) -> dict[str, list[str]]:
     """PTB-tokenize {key: [sentences]}; empty sentences stay empty (the tokenizer would drop their line)."""
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
+    texts = {k: [_LINE_BREAKS.sub(" ", s) for s in v] for k, v in texts.items()}
     nonempty = {k: [{"caption": s} for s in v if s.strip()] for k, v in texts.items()}
     nonempty = {k: v for k, v in nonempty.items() if v}
     tokenized = PTBTokenizer().tokenize(nonempty) if nonempty else {}
+    lines_in, lines_out = (sum(len(v) for v in d.values()) for d in (nonempty, tokenized))
+    if lines_out != lines_in:
+        raise RuntimeError(f"PTB tokenizer (Java) returned {lines_out} lines for {lines_in} captions")
     out = {}
     for key, sentences in texts.items():
         done = iter(tokenized.get(key, []))
@@ -51,6 +62,8 @@ def _meteor(gts: dict, res: dict) -> tuple[float, list[float]]:
         score, scores = scorer.compute_score(gts, res)
     except (ValueError, BrokenPipeError, OSError) as exc:
         scorer.meteor_p.kill()
+        if scorer.lock.locked():  # compute_score left it held; Meteor.__del__ would wait on it forever
+            scorer.lock.release()
         err = scorer.meteor_p.stderr.read().decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"METEOR (Java) failed: {err[-1] if err else exc}") from exc
     return score, list(scores)

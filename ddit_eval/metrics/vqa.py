@@ -22,7 +22,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 from .base import Metric, check_same_length, choose
 
@@ -88,12 +88,22 @@ def _loo_accuracy(pred: str, refs: Sequence[str]) -> float:
     return (m * min(1.0, (m - 1) / 3) + (n - m) * min(1.0, m / 3)) / n
 
 
-def vqa_accuracy(prediction: str, answers: Sequence[str], rule: str = "official") -> float:
-    """Accuracy of one prediction against its (usually 10) human answers, in 0..1."""
+def answer_texts(answers: Sequence[Union[str, Mapping]]) -> list[str]:
+    """Reference strings from VizWiz/OK-VQA-style strings or VQAv2-style {answer, answer_confidence, answer_id}."""
+    return [a if isinstance(a, str) else a["answer"] for a in answers]
+
+
+def vqa_accuracy(prediction: str, answers: Sequence[Union[str, Mapping]], rule: str = "official") -> float:
+    """Accuracy of one prediction against its (usually 10) human answers, in 0..1.
+
+    `answers` are strings or VQAv2 answer dicts; a question's answers are told
+    apart by position (the official leave-one-out removes one answer record, not
+    every answer with the same text).
+    """
     if not answers:
         raise ValueError("a VQA question needs at least one reference answer")
     pred = clean_whitespace(prediction)
-    refs = [clean_whitespace(a) for a in answers]
+    refs = [clean_whitespace(a) for a in answer_texts(answers)]
     if rule == "always-normalise" or len(set(refs)) > 1:
         pred = normalize_answer(pred)
         refs = [normalize_answer(r) for r in refs]
@@ -117,7 +127,7 @@ class VQAAccuracy(Metric):
         self.add_state("scores", [])
         self.add_state("answer_types", [])
 
-    def update(self, predictions: Sequence[str], answers: Sequence[Sequence[str]],
+    def update(self, predictions: Sequence[str], answers: Sequence[Sequence[Union[str, Mapping]]],
                answer_types: Optional[Sequence[str]] = None) -> None:
         check_same_length(predictions=predictions, answers=answers, answer_types=answer_types)
         self.scores.extend(vqa_accuracy(p, a, self.rule) for p, a in zip(predictions, answers))

@@ -3,9 +3,13 @@
 Parse rules (a free-text answer becomes "yes", "no" or "other"):
 - `ddit` (default, the D-DiT evaluation script): keep the text before the first '.',
   drop commas, split on spaces; any word "No", "not" or "no" means "no", else "yes";
-- `lmms_eval` (lmms-eval's MME parser, from Otter): lowercase, strip, drop periods;
-  exact "yes"/"no", or "y"/"n", or "yes"/"no" inside the first 4 characters, else "other";
-- `exact` (lmms-eval's POPE): the lowercased, stripped text must be "yes" or "no".
+- `lmms_eval` (alias `lmms_eval_mme`; lmms-eval's MME parser, from Otter): lowercase, strip,
+  drop periods; exact "yes"/"no", or "y"/"n", or "yes"/"no" inside the first 4 characters,
+  else "other";
+- `exact` (alias `lmms_eval_pope`; lmms-eval's POPE): the lowercased, stripped text must be
+  "yes" or "no", else "other".
+An "other" answer is wrong, and counts as a negative prediction: on a "yes" question
+it is a false negative (lmms-eval's POPE recall leaves it out of the denominator).
 POPE's yes-ratio counts the PREDICTIONS (the original definition; lmms-eval counts
 the ground truth).  Numbers are percentages (0..100); MME category scores are
 acc + acc+ (0..200) and perception/cognition sum them over the official lists.
@@ -42,7 +46,8 @@ def _parse_exact(text: str) -> str:
     return text if text in ("yes", "no") else "other"
 
 
-PARSE_RULES = {"ddit": _parse_ddit, "lmms_eval": _parse_lmms_eval, "exact": _parse_exact}
+PARSE_RULES = {"ddit": _parse_ddit, "lmms_eval": _parse_lmms_eval, "exact": _parse_exact,
+               "lmms_eval_mme": _parse_lmms_eval, "lmms_eval_pope": _parse_exact}
 
 
 def parse_yes_no(text: str, rule: str = "ddit") -> str:

@@ -22,6 +22,10 @@ Public API (everything is deterministic in its seed / rng):
 - `ShapeDetector`, `MeanColorClassifier`: analytic GenEval detector / color classifier.
 """
 
+# The version of everything that generates the suite's data (scenes, rendering, wording, answers):
+# recorded with results as the dataset revision; change it whenever a generated sample changes.
+WORLD_VERSION = "1"
+
 from .detect import MeanColorClassifier, ShapeDetector
 from .geneval_prompts import RELATIONS, geneval_metadata, scene_for_metadata
 from .language import (OBJECTS, POPE_SPLITS, VQAItem, absent_objects, answer_question, captions, describe,
@@ -34,5 +38,5 @@ __all__ = [
     "MeanColorClassifier", "Scene", "Shape", "ShapeDetector", "VQAItem", "absent_objects", "answer_question",
     "captions", "describe", "existence_question", "generate_scenes", "geneval_metadata", "has_left_right_pair",
     "iter_scenes", "mme_questions", "pope_pairs", "random_scene", "render", "scene_for_metadata", "shape_box",
-    "split_of", "vqa_items",
+    "split_of", "vqa_items", "WORLD_VERSION",
 ]

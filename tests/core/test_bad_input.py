@@ -74,3 +74,55 @@ def test_help_documents_every_command(capsys):
     out = capsys.readouterr().out
     for command in ("run", "list-tasks", "score", "report", "compare"):
         assert command in out
+
+
+def _blocked(tmp_path):
+    """A path under a plain file: no one, not even root, can create it."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    return blocker / "out"
+
+
+def test_score_output_dir_not_writable(cli, tmp_path):
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text('{"id": "c0000", "prediction": "black"}\n')
+    line = _one_line_error(*cli("score", "--task", "toy-colors", "--predictions", preds, "--output-dir", _blocked(tmp_path))[::2])
+    assert "not writable" in line
+
+
+def test_report_output_not_writable(cli, tmp_path):
+    run = tmp_path / "run"
+    assert cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--set", "num_samples=3", "--output-dir", run)[0] == 0
+    line = _one_line_error(*cli("report", run, "--output", _blocked(tmp_path) / "cmp")[::2])
+    assert "not writable" in line
+
+
+def test_predictions_without_id_or_with_a_repeated_id(cli, tmp_path):
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text('{"id": "c0000", "prediction": "black"}\n{"prediction": "red"}\n')
+    line = _one_line_error(*cli("score", "--task", "toy-colors", "--predictions", preds)[::2])
+    assert "record 2 has no 'id'" in line
+    preds.write_text('{"id": "c0000", "prediction": "black"}\n{"id": "c0000", "prediction": "red"}\n')
+    line = _one_line_error(*cli("score", "--task", "toy-colors", "--predictions", preds)[::2])
+    assert "'c0000' appears twice" in line
+
+
+def test_compare_unreadable_run_files(cli, tmp_path):
+    for name in ("a", "b"):
+        assert cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--set", "num_samples=3",
+                   "--output-dir", tmp_path / name)[0] == 0
+    log = tmp_path / "b/samples/toy-colors.jsonl"
+    log.write_text("{torn\n" + log.read_text())
+    line = _one_line_error(*cli("compare", tmp_path / "a", tmp_path / "b")[::2])
+    assert "toy-colors.jsonl" in line and ":1:" in line
+    (tmp_path / "b/results.json").write_text("{not json")
+    line = _one_line_error(*cli("compare", tmp_path / "a", tmp_path / "b")[::2])
+    assert "results.json" in line
+    line = _one_line_error(*cli("report", tmp_path / "a", tmp_path / "b")[::2])
+    assert "results.json" in line
+
+
+def test_corrupt_run_record_in_output_dir(cli, tmp_path):
+    (tmp_path / "run.json").write_text("{")
+    line = _one_line_error(*cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--output-dir", tmp_path)[::2])
+    assert "run.json" in line and "--overwrite" in line

@@ -73,3 +73,36 @@ def test_list_tasks_shows_description_source_and_metric(cli):
     code, out, _ = cli("list-tasks")
     assert code == 0
     assert "toy-colors" in out and "name the colour of a square" in out and "headline metric: accuracy" in out
+
+
+_PLUGIN = """
+from ddit_eval.api import ANSWER, Task
+from ddit_eval.registry import register_task
+
+@register_task
+class Plugin(Task):
+    name = {name!r}
+    description = "a plugin"
+    data_source = "none"
+    primary_metric = "accuracy"
+    request_kind = ANSWER
+"""
+
+
+def test_include_path_loads_same_named_files_from_two_folders(tmp_path):
+    for folder, task in (("one", "plugin-one"), ("two", "plugin-two")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "my_tasks.py").write_text(_PLUGIN.format(name=task))
+    assert include_path(tmp_path / "one") == ["plugin-one"]
+    assert include_path(tmp_path / "two") == ["plugin-two"]
+    assert include_path(tmp_path / "one") == []  # a folder included twice is imported once
+
+
+def test_broken_entry_point_is_a_usage_error_naming_it(tmp_path, monkeypatch):
+    dist = tmp_path / "brokenplugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenplugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[ddit_eval.tasks]\nbroken = no_such_module_xyz:Task\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match="entry point 'broken'.*no_such_module_xyz"):
+        _TaskRegistry().names()

@@ -15,8 +15,9 @@ def _predictions(run_dir, task):
 
 
 def test_run_writes_results_samples_report_and_plot(cli, tmp_path):
-    code, out, _ = cli("run", *TOY, "--output-dir", tmp_path, "--set", "toy-colors.num_samples=12", "--seed", "3")
+    code, out, err = cli("run", *TOY, "--output-dir", tmp_path, "--set", "toy-colors.num_samples=12", "--seed", "3")
     assert code == 0
+    assert "[toy-colors] 12/12 samples" in err and "samples/s" in err  # not a terminal: plain log lines
     results = json.loads((tmp_path / "results.json").read_text())
     colors = results["tasks"]["toy-colors"]
     assert colors["primary"] == "accuracy" and colors["n"] == 12 and colors["metrics"]["accuracy"] == 100.0
@@ -25,6 +26,9 @@ def test_run_writes_results_samples_report_and_plot(cli, tmp_path):
     assert {"python", "torch", "diffusers", "transformers", "datasets", "ddit_eval", "git_commit"} <= set(results["versions"])
     record = samples(tmp_path, "toy-colors")[0]
     assert {"id", "seed", "question", "answer", "prediction", "scores"} <= set(record)
+    assert record["prompt"] == "Q: What colour is the square? A: "  # the text the model saw, template applied
+    assert results["timing"]["total_s"] >= results["timing"]["model_load_s"] >= 0
+    assert results["tasks"]["toy-colors"]["timing"]["computed_samples"] == 12
     drawn = samples(tmp_path, "toy-draw")[0]["prediction"]
     assert len(drawn) == 2 and (tmp_path / "samples" / drawn[0]).is_file()
     assert "| toy-colors | accuracy | **100** | 12 | 0 |" in (tmp_path / "report.md").read_text()
@@ -100,6 +104,17 @@ def test_resume_skips_recorded_samples_and_refuses_other_settings(cli, tmp_path)
     assert code == 2 and "seed differ" in err and "--overwrite" in err
     code, _, _ = cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--output-dir", tmp_path, "--seed", 9, "--overwrite")
     assert code == 0 and samples(tmp_path, "toy-colors")[0]["prediction"] != "marker-not-recomputed"
+
+
+def test_recorded_settings_compare_as_json_reads_them(tmp_path):
+    """A tuple setting reads back from run.json as a list; that is the same run, not other settings."""
+    from ddit_eval.cli import _prepare_output_dir
+    from ddit_eval.errors import UsageError
+
+    _prepare_output_dir(tmp_path, {"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
+    _prepare_output_dir(tmp_path, {"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
+    with pytest.raises(UsageError, match="tasks differ"):
+        _prepare_output_dir(tmp_path, {"tasks": {"t": {"sizes": (1, 3)}}}, overwrite=False)
 
 
 @pytest.mark.slow

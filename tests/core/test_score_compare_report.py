@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,17 @@ def test_score_a_predictions_file(cli, tmp_path):
     assert summary["metrics"]["accuracy"] == 75.0 and summary["n"] == 4
     assert any("scored 4 of 40" in note for note in summary["notes"])
     assert [r["scores"]["accuracy"] for r in samples(tmp_path / "scored", "toy-colors")] == [100, 100, 0, 100]
+
+
+def test_score_image_predictions_made_elsewhere(cli, tmp_path):
+    assert cli("run", "--tasks", "toy-draw", "--model", "double:pixel", "--output-dir", tmp_path / "run")[0] == 0
+    made = samples(tmp_path / "run", "toy-draw")
+    preds = tmp_path / "run/samples/toy-draw.jsonl"  # image paths in it are relative to its folder
+    code, _, _ = cli("score", "--task", "toy-draw", "--predictions", preds, "--output-dir", tmp_path / "scored")
+    assert code == 0
+    scored = samples(tmp_path / "scored", "toy-draw")
+    assert [r["scores"] for r in scored] == [r["scores"] for r in made]
+    assert all(Path(p).is_file() for r in scored for p in r["prediction"])  # still point at the images
 
 
 def test_score_rejects_ids_that_are_not_samples(cli, tmp_path):
@@ -64,6 +76,15 @@ def test_compare_passes_noise_level_differences(cli, runs):
     assert base != noise  # the runs do differ, by noise
     code, out, _ = cli("compare", runs / "base", runs / "noise")
     assert code == 0 and "FAIL" not in out
+
+
+def test_compare_fails_when_the_candidate_errors_on_samples_the_baseline_scored(cli, runs, tmp_path):
+    # same seed and noise as the baseline, so every paired score is equal; only the failures differ
+    assert cli("run", "--tasks", "toy-colors", "--model", "double:pixel?wrong=0.05&fail=c000", "--set", "num_samples=300",
+               "--output-dir", tmp_path / "crashy")[0] == 0
+    code, out, err = cli("compare", runs / "base", tmp_path / "crashy")
+    assert code == 1 and "| toy-colors | accuracy | 290 |" in out
+    assert "FAIL toy-colors: 10 samples the baseline scored failed in the candidate" in err
 
 
 def test_compare_allows_a_drop_within_its_margin(cli, runs):

@@ -3,11 +3,15 @@
 Java starts slowly, so one scoring run is shared by the module.
 """
 
+import shutil
+
 import pytest
 
 from ddit_eval.errors import UsageError
 from ddit_eval.metrics import captioning
-from ddit_eval.metrics.captioning import NAMES, CaptionMetrics
+from ddit_eval.metrics.captioning import NAMES, CaptionMetrics, ptb_tokenize
+
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="pycocoevalcap needs Java")
 
 REFS = [
     ["a red circle in the top left", "a red circle", "a circle that is red", "one red circle", "a red round shape"],
@@ -26,12 +30,14 @@ def scored():
     return metric.compute(), metric.per_sample()
 
 
+@needs_java
 def test_all_metrics_reported_x100(scored):
     corpus, _ = scored
     assert list(corpus) == list(NAMES)
     assert all(0 <= v <= 100 for k, v in corpus.items() if k != "CIDEr")
 
 
+@needs_java
 def test_exact_match_scores_full_marks(scored):
     """'A red circle.' tokenizes to the second reference: BLEU-1..3 and ROUGE-L are 100."""
     first = scored[1][0]
@@ -41,10 +47,12 @@ def test_exact_match_scores_full_marks(scored):
     assert first["METEOR_sentence"] > 90 and first["CIDEr"] > 100
 
 
+@needs_java
 def test_empty_caption_scores_zero(scored):
     assert all(v == 0 for v in scored[1][1].values())
 
 
+@needs_java
 def test_per_sample_means_equal_corpus_for_cider_and_rouge(scored):
     corpus, each = scored
     for name in ("CIDEr", "ROUGE-L"):
@@ -58,3 +66,52 @@ def test_missing_java_is_one_clear_line(monkeypatch):
     with pytest.raises(UsageError, match="need Java on PATH") as info:
         metric.compute()
     assert "\n" not in str(info.value)
+
+
+@needs_java
+def test_line_breaks_inside_a_caption_do_not_shift_later_captions():
+    """Java splits lines at \\r, \\u2028, \\x0b ...; pycocoevalcap pairs lines by position, so they must go."""
+    out = ptb_tokenize({"a": ["A red\rcircle.", "x\u2028y"], "b": ["p\x0bq", ""], "c": ["r\x0cs\u2029t", "The end."]})
+    assert out == {"a": ["a red circle", "x y"], "b": ["p q", ""], "c": ["r s t", "the end"]}
+
+
+def test_meteor_failure_is_raised_and_releases_the_scorer(monkeypatch):
+    """A crash inside Meteor.compute_score leaves its lock held; Meteor.__del__ would then hang the process."""
+    from pycocoevalcap.meteor import meteor
+
+    seen = []
+
+    class FakeProcess:
+        class stderr:
+            @staticmethod
+            def read():
+                return b"Exception in thread main\njava.lang.OutOfMemoryError: Java heap space\n"
+
+        class stdin:
+            @staticmethod
+            def close():
+                pass
+
+        def kill(self):
+            pass
+
+        def wait(self):
+            pass
+
+    def init(self):
+        self.meteor_p, self.lock = FakeProcess(), meteor.threading.Lock()
+
+    def crash(self, gts, res):
+        seen.append(self)
+        self.lock.acquire()
+        raise ValueError("could not convert string to float: ''")
+
+    monkeypatch.setattr(meteor.Meteor, "__init__", init)
+    monkeypatch.setattr(meteor.Meteor, "compute_score", crash)
+    monkeypatch.setattr(meteor.Meteor, "__del__", lambda self: None)
+    with pytest.raises(RuntimeError, match="METEOR \\(Java\\) failed: java.lang.OutOfMemoryError"):
+        captioning._meteor({"0": ["a"]}, {"0": ["a"]})
+    held = seen[0].lock.locked()
+    if held:  # release it here, or this test itself would hang at garbage collection instead of failing
+        seen[0].lock.release()
+    assert not held

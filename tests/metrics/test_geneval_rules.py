@@ -84,3 +84,83 @@ def test_summary_is_mean_of_tag_means_and_results_file(tmp_path):
                                              "correct_images": 2 / 3, "correct_prompts": 1.0})
     write_results_jsonl(rows, str(tmp_path / "results.jsonl"))
     assert [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()] == rows
+
+
+def test_position_needs_more_than_a_thousandth_of_a_pixel():
+    """Point-sized boxes: nothing is shrunk, so only the 1e-3 rule decides between no relation and 'right of'."""
+    target = box(50, 50, w=0, h=0)
+    assert relative_position(box(50.0009, 50, w=0, h=0), target) == set()
+    assert relative_position(box(50.0011, 50, w=0, h=0), target) == {"right of"}
+    assert relative_position(box(50, 49.9989, w=0, h=0), target) == {"above"}
+
+
+class CountingColors:
+    """Classifies by box: x0 < 100 is red, else blue; records how many detections it was shown."""
+
+    def __init__(self):
+        self.shown = []
+
+    def classify(self, image, detections, class_name):
+        self.shown.append(len(detections))
+        return ["red" if d.box[0] < 100 else "blue" for d in detections]
+
+
+def test_color_and_position_use_only_the_top_count_detections():
+    """Official: colors and positions are judged on the `count` most confident objects of the class."""
+    red, blue = Detection("circle", 0.5, (0, 0, 10, 10)), Detection("circle", 0.9, (200, 0, 210, 10))
+    meta = {"tag": "colors", "include": [{"class": "circle", "count": 1, "color": "red"}]}
+    colors = CountingColors()
+    objects = filter_detections([red, blue], "colors")
+    assert check_clauses(None, objects, meta, colors) == (False, ["expected red circle>=1, found 0 red; and 1 blue"])
+    assert colors.shown == [1]
+    meta = {"tag": "position", "include": [{"class": "square", "count": 1},
+                                           {"class": "circle", "count": 1, "position": ["left of", 0]}]}
+    square = Detection("square", 0.9, (100, 0, 110, 10))
+    assert not check_clauses(None, {"square": [square], **objects}, meta, colors)[0]  # top circle is right of it
+    assert check_clauses(None, {"square": [square], "circle": [red, blue]}, meta, colors)[0]
+
+
+def test_position_holds_for_every_pair_of_objects():
+    """Two circles right of two squares: one circle between the squares fails the clause."""
+    meta = {"tag": "position", "include": [{"class": "square", "count": 2},
+                                           {"class": "circle", "count": 2, "position": ["right of", 0]}]}
+    squares = [Detection("square", 1.0, (0, 0, 10, 10)), Detection("square", 1.0, (40, 0, 50, 10))]
+    right = [Detection("circle", 1.0, (80, 0, 90, 10)), Detection("circle", 1.0, (100, 0, 110, 10))]
+    between = [Detection("circle", 1.0, (80, 0, 90, 10)), Detection("circle", 1.0, (20, 0, 30, 10))]
+    assert check_clauses(None, {"square": squares, "circle": right}, meta, FixedColors()) == (True, [])
+    ok, reasons = check_clauses(None, {"square": squares, "circle": between}, meta, FixedColors())
+    assert not ok and reasons == ["expected circle right of target, found left of target"]
+
+
+class FixedDetector:
+    def __init__(self, detections):
+        self.detections = detections
+
+    def detect(self, image):
+        return list(self.detections)
+
+
+def test_evaluate_image_row_counting_threshold_and_summary(tmp_path):
+    """Counting keeps scores > 0.9 only, so 2 confident + 1 weak circle are exactly two; the row has official fields."""
+    from PIL import Image
+
+    from ddit_eval.metrics.geneval import GenEvalScore, evaluate_image
+
+    path = tmp_path / "00000.png"
+    Image.new("RGB", (64, 64)).save(path)
+    meta = {"tag": "counting", "include": [{"class": "circle", "count": 2}], "exclude": [{"class": "circle", "count": 3}],
+            "prompt": "a photo of two circles"}
+    dets = [Detection("circle", 0.95, (0, 0, 10, 10)), Detection("circle", 0.91, (20, 0, 30, 10)),
+            Detection("circle", 0.9, (40, 0, 50, 10)), Detection("square", 0.99, (0, 40, 10, 50))]
+    row = evaluate_image(str(path), meta, FixedDetector(dets), FixedColors())
+    assert {**row, "details": json.loads(row["details"])} == {
+        "filename": str(path), "tag": "counting", "prompt": "a photo of two circles", "correct": True, "reason": "",
+        "metadata": json.dumps(meta), "details": {"circle": [[0.0, 0.0, 10.0, 10.0, 0.95], [20.0, 0.0, 30.0, 10.0, 0.91]],
+                                                  "square": [[0.0, 40.0, 10.0, 50.0, 0.99]]}}
+    one = {**meta, "tag": "two_object", "prompt": "x"}  # same detections, 0.3 threshold: three circles
+    assert evaluate_image(str(path), one, FixedDetector(dets), FixedColors())["reason"] == "expected circle<3, found 3"
+    metric = GenEvalScore(FixedDetector(dets), FixedColors())
+    metric.update([[str(path)] * 3, [str(path)]], [meta, one])
+    assert metric.compute() == pytest.approx({"two_object": 0.0, "counting": 1.0, "overall": 0.5,
+                                              "correct_images": 0.75, "correct_prompts": 0.5})
+    assert metric.per_sample() == [{"correct_images": 1.0}, {"correct_images": 0.0}]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from ddit_eval.api import AnswerRequest, CaptionRequest, ImageRequest
 
@@ -52,16 +53,29 @@ def test_captions_batch1_equals_batch8(tiny_model):
     assert all(isinstance(c, str) and "</s>" not in c for c in batched)
 
 
-def test_images_batch1_equals_batch8(tiny_model):
+def test_images_batch1_equals_batch8(tiny_model, monkeypatch):
+    """Each image's noise is bit-identical whatever its batch; the pixels are identical up to float rounding.
+
+    Batched CPU kernels round differently with the batch size (a Linear on fewer than 4 rows, a
+    convolution), which can move a pixel that sits on a rounding boundary by one level; a wrong
+    seed or shared noise moves every pixel by tens of levels.
+    """
+    import ddit_eval.model.backend as backend
+
+    seen = []
+    real_noise = backend.initial_noise
+    monkeypatch.setattr(backend, "initial_noise", lambda seeds, shape: seen.append(real_noise(seeds, shape)) or seen[-1])
     requests = [ImageRequest(id=f"i{i}", prompt=f"a photo of a {c} circle", seed=50 + i, num_images=2, steps=4)
                 for i, c in enumerate(["red", "blue", "green", "pink"])]
     batched = tiny_model.generate_images(requests)
     single = [tiny_model.generate_images([ImageRequest(**{**r.__dict__, "num_images": 1})])[0][0] for r in requests]
     assert [len(x) for x in batched] == [2] * 4
+    assert seen[0].shape[0] == 8 and all(torch.equal(seen[0][2 * i], seen[1 + i][0]) for i in range(4))
     for images, first in zip(batched, single):
-        assert images[0].size == (32, 32)
-        assert np.array_equal(np.asarray(images[0]), np.asarray(first))
-        assert not np.array_equal(np.asarray(images[0]), np.asarray(images[1]))  # own seed per image
+        a, b, other = (np.asarray(x).astype(int) for x in (images[0], first, images[1]))
+        assert a.shape == (32, 32, 3)
+        assert np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
+        assert np.abs(a - other).mean() > 5  # own seed per image
 
 
 def test_row_cache_changes_nothing_and_saves_rows(tiny_model):

@@ -70,3 +70,59 @@ def test_unknown_option(tiny_path):
 
 def test_bad_dtype(tiny_path):
     assert "--dtype" in _error(tiny_path, dtype="int8")
+
+
+def test_unreadable_model_index(tiny_path, tmp_path):
+    copy = _copy(tiny_path, tmp_path)
+    (copy / "model_index.json").write_text("{not json")
+    assert "model_index.json is not readable JSON" in _error(copy)
+
+
+def test_transformer_config_without_vocab_size(tiny_path, tmp_path):
+    copy = _copy(tiny_path, tmp_path)
+    config = json.loads((copy / "transformer" / "config.json").read_text())
+    del config["vocab_size"]  # the class default must not stand in for the checkpoint's size
+    (copy / "transformer" / "config.json").write_text(json.dumps(config))
+    assert "transformer/config.json has no 'vocab_size'" in _error(copy)
+
+
+def test_vae_config_without_scaling_factor(tiny_path, tmp_path):
+    copy = _copy(tiny_path, tmp_path)
+    config = json.loads((copy / "vae" / "config.json").read_text())
+    del config["scaling_factor"]
+    (copy / "vae" / "config.json").write_text(json.dumps(config))
+    assert "vae/config.json has no 'scaling_factor'" in _error(copy)
+
+
+def test_corrupt_weights_name_the_component(tiny_path, tmp_path):
+    copy = _copy(tiny_path, tmp_path)
+    for f in (copy / "vae").glob("*.safetensors"):
+        f.write_bytes(f.read_bytes()[:100])
+    assert "component 'vae' could not be loaded" in _error(copy)
+
+
+def test_weights_that_disagree_with_the_config(tiny_path, tmp_path):
+    copy = _copy(tiny_path, tmp_path)
+    config = json.loads((copy / "transformer" / "config.json").read_text())
+    config["vocab_size"] += 5  # text_proj_out in the weights no longer fits
+    (copy / "transformer" / "config.json").write_text(json.dumps(config))
+    assert "component 'transformer' could not be loaded" in _error(copy)
+
+
+def test_tokenizer_without_the_mask_token(tiny_path, tmp_path):
+    from ddit_eval.model.tiny import build_tokenizer
+
+    copy = _copy(tiny_path, tmp_path)
+    shutil.rmtree(copy / "tokenizer")
+    build_tokenizer(extra_ids=0).save_pretrained(copy / "tokenizer")
+    assert "tokenizer has no <extra_id_0>" in _error(copy)
+
+
+def test_bad_mask_embedding_files(tiny_path, tmp_path):
+    import torch
+
+    torch.save(torch.ones(7), tmp_path / "short.pt")
+    assert "has 7 values, the T5 embedding has 32" in _error(tiny_path, mask_embedding=str(tmp_path / "short.pt"))
+    (tmp_path / "junk.pt").write_bytes(b"not a tensor")
+    assert "not a readable tensor file" in _error(tiny_path, mask_embedding=str(tmp_path / "junk.pt"))
+    assert "no such file" in _error(tiny_path, mask_embedding=str(tmp_path / "missing.pth"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL
 
+from ddit_eval.api import ImageRequest
 from ddit_eval.model import REAL_SIZES, SD3JointModelFlexible, build_tiny_components, load_model
 
 _spec = importlib.util.spec_from_file_location("make_official_names", Path(__file__).with_name("make_official_names.py"))
@@ -100,3 +101,68 @@ def test_real_sizes_build_has_the_official_parameters_and_config():
     config = parts["transformer"].config
     assert {k: config[k] for k in SD3_MEDIUM} == SD3_MEDIUM and config["vocab_size"] == VOCAB
     assert parts["tokenizer"].convert_tokens_to_ids("<extra_id_0>") == VOCAB - 1 == len(parts["tokenizer"]) - 1
+
+
+def test_every_size_comes_from_the_checkpoint(tmp_path):
+    """Non-default factors, scheduler shift and pad token in the files are what the backend uses."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from transformers import T5TokenizerFast
+
+    from ddit_eval.model import build_tiny_checkpoint
+    from ddit_eval.model.t2i import sigma_schedule
+
+    path = build_tiny_checkpoint(tmp_path / "odd", seed=3, vae_scaling_factor=0.8, vae_shift_factor=-0.2,
+                                 scheduler_shift=1.7, extra_ids=5)
+    tokenizer = T5TokenizerFast.from_pretrained(path / "tokenizer")
+    tokenizer.pad_token = tokenizer.eos_token  # as the official training pads
+    tokenizer.save_pretrained(path / "tokenizer")
+    m = load_model(str(path), device="cpu")
+    assert (m.vae.config.scaling_factor, m.vae.config.shift_factor) == (0.8, -0.2)
+    assert m.mask_token_id == len(m.tokenizer) - 1 == m.transformer.config.vocab_size - 1
+    assert m.tokenize(["a red circle"], 8) == [m.tokenize(["a red circle"], 8, pad=False)[0] + [1] * 4]
+    assert torch.equal(sigma_schedule(m.scheduler.config, 5), _sigmas(FlowMatchEulerDiscreteScheduler(shift=1.7), 5))
+    assert not torch.equal(sigma_schedule(m.scheduler.config, 5), _sigmas(FlowMatchEulerDiscreteScheduler(shift=3.0), 5))
+    timesteps, t5_ids = [], []
+    forward, encode = m.transformer.forward, m.text_encoder.forward
+    m.transformer.forward = lambda *a, **kw: timesteps.append(kw["timestep"][0].item()) or forward(*a, **kw)
+    m.text_encoder.forward = lambda *a, **kw: t5_ids.append(kw["input_ids"]) or encode(*a, **kw)
+    m.generate_images([ImageRequest(id="x", prompt="a red circle", seed=0, steps=3)])
+    assert timesteps == (_sigmas(FlowMatchEulerDiscreteScheduler(shift=1.7), 3)[:-1] * 1000).tolist()
+    assert t5_ids[0].shape == (2, 32) and t5_ids[0][:, -1].tolist() == [1, 1]  # eos-padded to the t2i length
+    with torch.no_grad():
+        pixels = torch.rand(1, 3, 32, 32) * 2 - 1
+        mean = m.vae.encode(pixels).latent_dist.mean
+        assert torch.allclose(m.encode_images(pixels), (mean + 0.2) * 0.8)
+        z = torch.randn(1, 4, 16, 16)
+        expected = (m.vae.decode(z / 0.8 - 0.2).sample * 0.5 + 0.5).clamp(0, 1)
+        assert torch.allclose(m.decode_latents(z), expected)
+
+
+def _sigmas(scheduler, steps):
+    scheduler.set_timesteps(steps)
+    return scheduler.sigmas.float()
+
+
+def test_released_checkpoints_get_the_paper_protocol(tiny_path, tmp_path):
+    import shutil
+
+    from ddit_eval.model import DDiTDefaults
+    from ddit_eval.model.tiny import DEFAULTS_KEY
+
+    copy = shutil.copytree(tiny_path, tmp_path / "released-like")
+    index = json.loads((copy / "model_index.json").read_text())
+    del index[DEFAULTS_KEY]  # released checkpoints carry no ddit-eval settings
+    (copy / "model_index.json").write_text(json.dumps(index))
+    d = load_model(str(copy), device="cpu").defaults
+    assert d == DDiTDefaults()
+    assert (d.t2i_steps, d.guidance, d.resolution, d.t2i_text_length) == (28, 7.0, 512, 256)
+    assert (d.text_length, d.answer_steps, d.caption_steps, d.posterior) == (128, 32, 64, "sample")
+
+
+def test_mask_embedding_from_the_released_folder(tiny_path, tmp_path):
+    folder = tmp_path / "aligned_t5_mask_emb"
+    folder.mkdir()
+    vector = torch.linspace(-1, 1, 32)
+    torch.save(vector.reshape(1, 32), folder / "mask_token_emb.00-of-01.pth")
+    m = load_model(str(tiny_path), device="cpu", mask_embedding=str(folder))
+    assert torch.equal(m.text_encoder.get_input_embeddings().weight[m.mask_token_id], vector)

@@ -29,3 +29,17 @@ def test_posterior_mean_and_decode(tiny_model):
     assert torch.equal(mean, tiny_model.encode_images(pixels))
     decoded = tiny_model.decode_latents(mean)
     assert decoded.shape == (1, 3, 32, 32) and 0 <= decoded.min() and decoded.max() <= 1
+
+
+def test_preprocess_is_the_official_torchvision_pipeline(tiny_model):
+    import numpy as np
+    from PIL import Image
+    from torchvision import transforms as T
+    from torchvision.transforms.functional import InterpolationMode
+
+    rng = np.random.default_rng(0)
+    for size, resolution in [((40, 32), 32), ((33, 70), 32), ((97, 64), 48), ((32, 32), 32), ((20, 25), 32)]:
+        image = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+        official = T.Compose([T.Lambda(lambda img: img.convert("RGB")), T.Resize(resolution, interpolation=InterpolationMode.BICUBIC),
+                              T.CenterCrop(resolution), T.ToTensor(), T.Normalize([0.5], [0.5])])
+        assert torch.equal(tiny_model.preprocess([image], resolution)[0], official(image)), size

@@ -1,7 +1,9 @@
 """The five shapes tasks: oracle = full marks, random = chance, requests, and `score` through the CLI."""
 
 import json
+import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,8 +13,13 @@ from PIL import Image
 
 from ddit_eval.api import AnswerRequest, CaptionRequest, ImageRequest
 from ddit_eval.cli import main
+from ddit_eval.metrics.vqa import answer_texts
 from ddit_eval.registry import TASKS
 from ddit_eval.shapes import Scene, answer_question, describe, render, scene_for_metadata
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
+from vqa_reference import PUNCT, OfficialVQAEval  # noqa: E402  (the independent transcription)
+
 
 def task(name, **settings):
     return TASKS.get(name)(**settings)
@@ -32,6 +39,54 @@ def test_default_sizes_ids_and_determinism(name, n):
     ids = [s.id for s in task(name).samples()]
     assert len(ids) == n == len(set(ids))
     assert [s.doc for s in task(name).samples()] == [s.doc for s in task(name).samples()]
+
+
+@pytest.mark.parametrize("name", ["shapes-vqa", "shapes-pope", "shapes-mme", "shapes-caption", "shapes-geneval"])
+def test_config_names_the_dataset_and_its_revision(name):
+    """results.json must say which data was scored: the generator and its version."""
+    import ddit_eval.shapes
+
+    config = task(name).config()
+    assert config["dataset"] == {"id": "ddit_eval.shapes", "revision": ddit_eval.shapes.WORLD_VERSION}
+    assert json.loads(json.dumps(config)) == config  # recorded as is
+
+
+def test_documents_have_the_real_benchmarks_columns():
+    """Each shapes task's documents carry the columns of its real counterpart (VQAv2, POPE, MME, COCO, GenEval)."""
+    vqa = next(task("shapes-vqa").samples()).doc
+    assert {"question_id", "image_id", "question", "answers", "multiple_choice_answer", "answer_type",
+            "question_type"} <= set(vqa)
+    assert [a["answer_id"] for a in vqa["answers"]] == list(range(1, 11))
+    assert all(set(a) == {"answer", "answer_confidence", "answer_id"} for a in vqa["answers"])
+    texts = answer_texts(vqa["answers"])
+    assert vqa["multiple_choice_answer"] == max(texts, key=texts.count)
+    assert {s.doc["answer_type"] for s in task("shapes-vqa").samples()} == {"yes/no", "number", "other"}
+    pope = list(task("shapes-pope").samples())
+    assert {"question_id", "question", "answer", "image_source", "category"} <= set(pope[0].doc)
+    assert len({s.doc["question_id"] for s in pope}) == len(pope)
+    assert {s.doc["category"] for s in pope} == {"random", "popular", "adversarial"}
+    assert {s.doc["answer"] for s in pope} == {"yes", "no"}
+    mme = list(task("shapes-mme").samples())
+    assert {"question_id", "question", "answer", "category"} <= set(mme[0].doc)
+    per_image = {}
+    for s in mme:
+        per_image.setdefault(s.doc["question_id"], []).append(s.doc["answer"])
+    assert all(sorted(v) == ["No", "Yes"] for v in per_image.values()) and len(per_image) == 48
+    assert all(s.doc["question"].endswith("Please answer yes or no.") for s in mme)
+    assert {s.doc["category"] for s in mme} == {"existence", "count", "position", "color"}
+    caption = next(task("shapes-caption").samples()).doc
+    assert caption["question_id"].endswith(".png") and len(caption["answer"]) == 5
+    meta = [s.doc["metadata"] for s in task("shapes-geneval").samples()]
+    assert [m["tag"] for m in meta] == sorted((m["tag"] for m in meta), key=["single_object", "two_object", "counting",
+                                                                             "colors", "position", "color_attr"].index)
+    for m in meta:
+        assert set(m) <= {"tag", "prompt", "include", "exclude"}
+        if m["tag"] == "counting":
+            n = m["include"][0]["count"]
+            assert n in (2, 3, 4) and m["exclude"] == [{"class": m["include"][0]["class"], "count": n + 1}]
+        if m["tag"] == "position":
+            assert m["include"][1]["position"][0] in ("left of", "right of", "above", "below")
+            assert m["include"][1]["position"][1] == 0
 
 
 def test_answer_request_follows_ddit_protocol():
@@ -62,10 +117,14 @@ def test_oracle_scores_full_marks(name, key, full):
 
 
 def test_random_answers_score_near_chance():
+    from ddit_eval.metrics.vqa import vqa_accuracy
+
     rng = random.Random(0)
     vqa = task("shapes-vqa")
     pool = sorted({oracle(s) for s in vqa.samples()})
-    assert vqa.evaluate(records(vqa, lambda s: rng.choice(pool))).metrics["accuracy"] < 30
+    chance = 100 * np.mean([np.mean([vqa_accuracy(c, s.doc["answers"]) for c in pool]) for s in vqa.samples()])
+    got = vqa.evaluate(records(vqa, lambda s: rng.choice(pool))).metrics["accuracy"]
+    assert 1 < chance < 15 and abs(got - chance) < 5  # a uniform guess among the 25 valid answers
     pope = task("shapes-pope", num_images=200)
     out = pope.evaluate(records(pope, lambda s: rng.choice(["yes", "no"]))).metrics
     assert 43 < out["accuracy"] < 57 and 43 < out["yes_ratio"] < 57
@@ -104,30 +163,59 @@ def test_caption_oracle_beats_random_and_notes_subsets():
 # --------------------------------------------------------------------------- the score command
 
 
+def tricky_forms(answer):
+    """Spellings of `answer` built from the VQA normalisation rules: case, periods, articles, number words,
+    whitespace, and each of the 21 punctuation characters glued on, spaced out or joining words."""
+    words = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five"}
+    forms = [answer, f"{answer}.", answer.upper(), answer.title(), f"the {answer}", f"The {answer}.", f"a {answer}",
+             f"an {answer}", f" {answer}\n", f"\t{answer}", f"{answer} .", f"{answer}..", f"{answer}, {answer}",
+             f"{answer}s", f"{words.get(answer, answer)}", f"{words.get(answer, answer).capitalize()}.",
+             f"{answer}.5", f"1,{answer}", f"{answer} 's", f"{answer}'s"]
+    for p in PUNCT:
+        forms += [f"{answer}{p}", f"{p}{answer}", f"{answer} {p}", answer.replace(" ", p), f"{answer.replace(' ', p)};{p}"]
+    return forms
+
+
 def tricky(answer, rng):
     """A string that means `answer` to a lenient reader, in a form the VQA normalisation must handle."""
-    forms = [answer, f"{answer}.", answer.upper(), f"the {answer}", f" {answer}\n", f"{answer}!", f"({answer})",
-             f"a {answer}", f"{answer}, {answer}", answer.replace(" ", "-"), f"{answer} ."]
-    return rng.choice(forms)
+    return rng.choice(tricky_forms(answer))
 
 
-def test_score_cli_reproduces_official_vqa_accuracy(tmp_path):
-    """Tricky spellings of the right answers plus tricky strings: `score` equals the official loop."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-    from vqa_reference import OfficialVQAEval
-
-    t, rng = task("shapes-vqa", num_questions=300), random.Random(2)
+@pytest.mark.parametrize("rule", ["official", "always-normalise"])
+def test_score_cli_reproduces_official_vqa_accuracy(tmp_path, rule):
+    """A few hundred distinct tricky predictions built from the rules: `score` equals the official loop,
+    overall and per answer type."""
+    t, rng = task("shapes-vqa", num_questions=600), random.Random(2)
     samples = list(t.samples())
-    preds = {s.id: tricky(oracle(s), rng) if i % 3 else rng.choice(["2.", "Two", "none", "the 3", "10.5", "isnt",
+    preds = {s.id: tricky(oracle(s), rng) if i % 4 else rng.choice(["2.", "Two", "none", "the 3", "10.5", "isnt",
                                                                        "yes!", "Top-Left", "a red one", "1,000"])
              for i, s in enumerate(samples)}
+    assert len(set(preds.values())) > 300
     (tmp_path / "preds.jsonl").write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in preds.items()))
-    assert main(["score", "--task", "shapes-vqa", "--set", "num_questions=300", "--predictions",
-                 str(tmp_path / "preds.jsonl"), "--output-dir", str(tmp_path / "out")]) == 0
-    got = json.loads((tmp_path / "out/results.json").read_text())["tasks"]["shapes-vqa"]["metrics"]["accuracy"]
-    official = OfficialVQAEval()
-    expected = 100 * np.mean([official.question_accuracy(preds[s.id], s.doc["answers"]) for s in samples])
-    assert got == pytest.approx(expected, abs=1e-9) and 20 < got < 100
+    assert main(["score", "--task", "shapes-vqa", "--set", "num_questions=600", "--set", f"vqa_rule={rule}",
+                 "--predictions", str(tmp_path / "preds.jsonl"), "--output-dir", str(tmp_path / "out")]) == 0
+    got = json.loads((tmp_path / "out/results.json").read_text())["tasks"]["shapes-vqa"]["metrics"]
+    official = OfficialVQAEval(always_normalise=rule == "always-normalise")
+    expected = official.accuracy([preds[s.id] for s in samples], [[a["answer"] for a in s.doc["answers"]] for s in samples],
+                                 [s.doc["answer_type"] for s in samples])
+    assert got["accuracy"] == pytest.approx(expected["overall"], abs=1e-9) and 20 < got["accuracy"] < 100
+    for kind, key in (("yes/no", "accuracy_yes_no"), ("number", "accuracy_number"), ("other", "accuracy_other")):
+        assert got[key] == pytest.approx(expected[kind], abs=1e-9)
+
+
+def test_python_m_ddit_eval_score(tmp_path):
+    """The module entry point itself (not just `main`) scores predictions and exits 0."""
+    t = task("shapes-pope")
+    lines = [json.dumps({"id": s.id, "prediction": "No, there is not." if s.doc["answer"] == "no" else "Yes"})
+             for s in t.samples()]
+    (tmp_path / "preds.jsonl").write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "ddit_eval", "score", "--task", "shapes-pope", "--predictions",
+                           str(tmp_path / "preds.jsonl"), "--output-dir", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "out/results.json").read_text())["tasks"]["shapes-pope"]["metrics"]
+    assert metrics["accuracy"] == 100 and metrics["adversarial_f1"] == 100 and metrics["yes_ratio"] == 50
 
 
 @pytest.mark.parametrize("name", ["shapes-vqa", "shapes-pope", "shapes-mme", "shapes-caption", "shapes-geneval"])
@@ -152,3 +240,16 @@ def test_score_command_for_each_task(name, tmp_path):
     assert code == 0
     metrics = json.loads((tmp_path / "out/results.json").read_text())["tasks"][name]["metrics"]
     assert metrics[t.primary_metric] > 0
+
+
+def test_score_caption_without_java_is_one_line(tmp_path, monkeypatch, capsys):
+    from ddit_eval.metrics import captioning
+
+    monkeypatch.setattr(captioning.shutil, "which", lambda name: None)
+    t = task("shapes-caption", num_images=3)
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps({"id": s.id, "prediction": "a shape"}) + "\n"
+                                                  for s in t.samples()))
+    code = main(["score", "--task", "shapes-caption", "--set", "num_images=3", "--predictions",
+                 str(tmp_path / "preds.jsonl"), "--output-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: captioning metrics need Java") and err.count("\n") == 1
