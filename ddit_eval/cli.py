@@ -118,7 +118,11 @@ def _make_tasks(names: list[str], overrides: list[str]) -> dict:
 def _default_output_dir(model: str) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     name = Path(model.split("?")[0].rstrip("/")).name.replace(":", "-") or "model"
-    return Path("runs") / f"{stamp}-{name}"
+    out, k = Path("runs") / f"{stamp}-{name}", 1
+    while out.exists():  # two runs started in the same second get their own folders
+        k += 1
+        out = Path("runs") / f"{stamp}-{name}-{k}"
+    return out
 
 
 def _ensure_writable(out: Path, what: str = "output dir") -> None:

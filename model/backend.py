@@ -44,6 +44,31 @@ class DDiTDefaults:
     max_rows: int = 64  # rows per network call (larger batches are chunked; results unchanged)
 
 
+MIN_ROWS = 4  # CPU GEMM kernels round differently below 4 rows (measured); at 4 and above a row's output is the same
+
+
+def padded_call(transformer, min_rows: int = MIN_ROWS):
+    """`transformer` as a function that runs at least `min_rows` rows (copies of row 0, dropped after).
+
+    The adaLN / timestep layers see one row per sample, so a batch of 1 or 2 would take another
+    kernel than a batch of 8 and a sample's output would depend on the size of its batch.
+    """
+
+    def call(hidden_states, encoder_hidden_states, timestep):
+        n = hidden_states.shape[0]
+        if n >= min_rows:
+            return transformer(hidden_states=hidden_states, encoder_hidden_states=encoder_hidden_states, timestep=timestep)
+
+        def pad(x):
+            return torch.cat([x, x[:1].expand(min_rows - n, *x.shape[1:])])
+
+        outputs = transformer(hidden_states=pad(hidden_states), encoder_hidden_states=pad(encoder_hidden_states),
+                              timestep=pad(timestep))
+        return tuple(None if o is None else o[:n] for o in outputs)
+
+    return call
+
+
 def image_seed(seed: int, k: int) -> int:
     """Seed of image k of a request: a fixed mix of (seed, k), independent of the batch."""
     return (seed * 1_000_003 + k * 7_919 + 12_345) % (2**63 - 1)
@@ -177,7 +202,7 @@ class DDiTModel:
         latents = initial_noise([image_seed(r.seed, k) for r, k in zip(requests, ks)], shape).to(self.device, self.dtype)
         image_tokens = (side // self.transformer.config.patch_size) ** 2
         sigmas = sigma_schedule(self.scheduler.config, settings.steps, image_seq_len=image_tokens)
-        latents = euler_cfg(self.transformer, latents, cond, uncond, sigmas, settings.guidance, self._count)
+        latents = euler_cfg(padded_call(self.transformer), latents, cond, uncond, sigmas, settings.guidance, self._count)
         # One image per VAE call: batched convolutions round differently with the batch size, and
         # decoding is a small part of the cost; so an image does not depend on its batch.
         pixels = torch.cat([self.decode_latents(latents[i:i + 1]) for i in range(len(latents))])
@@ -242,7 +267,7 @@ class DDiTModel:
         def denoise(rows: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
             hidden = self.encode_text(ids.to(self.device))
             zero = torch.zeros(len(rows), device=self.device, dtype=self.dtype)
-            _, logits = self.transformer(hidden_states=latents[rows.to(self.device)], encoder_hidden_states=hidden, timestep=zero)
+            _, logits = padded_call(self.transformer)(latents[rows.to(self.device)], hidden, zero)
             return logits
 
         sampling = TextSampling(steps=steps, draw=d.draw, cache=d.cache)

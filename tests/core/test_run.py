@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import run_subprocess, samples
+from harness_helpers import run_subprocess, samples
 
 TOY = ["--tasks", "toy-colors,toy-draw", "--model", "double:pixel"]
 
@@ -150,3 +150,15 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(tmp_path):
     full_metrics = json.loads((tmp_path / "full/results.json").read_text())["tasks"]
     resumed_metrics = json.loads((tmp_path / "resumed/results.json").read_text())["tasks"]
     assert {t: m["metrics"] for t, m in full_metrics.items()} == {t: m["metrics"] for t, m in resumed_metrics.items()}
+
+
+def test_default_output_dirs_never_collide(tmp_path, monkeypatch):
+    """Two runs started in the same second must not resume into each other's folder."""
+    from ddit_eval.cli import _default_output_dir
+
+    monkeypatch.chdir(tmp_path)
+    first = _default_output_dir("some/ckpt/")
+    first.mkdir(parents=True)
+    second = _default_output_dir("some/ckpt/")
+    assert first.parent == second.parent == Path("runs") and first.name.endswith("-ckpt")
+    assert second != first and not second.exists()

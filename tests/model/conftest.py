@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from PIL import Image
 
 from ddit_eval.model import build_tiny_checkpoint, load_model
 
@@ -24,9 +23,3 @@ def tiny_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tiny_path):
     return load_model(str(tiny_path), device="cpu")
-
-
-def shape_image(color=(220, 40, 40), size=(40, 32), box=(8, 6, 24, 22)):
-    image = Image.new("RGB", size, (128, 128, 128))
-    image.paste(color, box)
-    return image

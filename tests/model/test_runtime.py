@@ -9,7 +9,7 @@ from ddit_eval.errors import UsageError
 from ddit_eval.model import load_model
 from ddit_eval.model.loader import pick_device_dtype
 
-from conftest import shape_image
+from tiny_inputs import shape_image
 
 
 def test_device_and_dtype_defaults(monkeypatch):

@@ -15,7 +15,7 @@ from ddit_eval.api import AnswerRequest, CaptionRequest, ImageRequest
 from ddit_eval.model.i2t import TextSampling, sample_tokens
 from ddit_eval.model.t2i import euler_cfg, initial_noise, sigma_schedule
 
-from conftest import shape_image
+from tiny_inputs import shape_image
 
 V, L, MASK = 24, 10, 23
 

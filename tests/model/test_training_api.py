@@ -4,7 +4,7 @@ import torch
 
 from ddit_eval.model import build_tiny_components
 
-from conftest import shape_image
+from tiny_inputs import shape_image
 
 
 def test_forward_is_differentiable_and_shapes_match(tiny_model):

@@ -1,0 +1,18 @@
+"""Helpers the core tests import by name (conftest modules are not importable reliably)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_subprocess(*argv, **kwargs):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "ddit_eval", *map(str, argv)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def samples(run_dir, task):
+    path = Path(run_dir) / "samples" / f"{task}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
