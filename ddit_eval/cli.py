@@ -143,6 +143,8 @@ def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
     fingerprint = json.loads(json.dumps(fingerprint, default=str))
     run_file = out / "run.json"
     if overwrite:
+        for name in _recorded_plots(out):  # task plots of the previous run, so none is left stale
+            (out / name).unlink(missing_ok=True)
         for name in ("samples", "results.json", "report.md", "metrics.png", "run.json"):
             path = out / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
@@ -156,6 +158,17 @@ def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
             raise UsageError(f"{str(out)!r} holds a run with other settings ({', '.join(keys)} differ); "
                              "use another --output-dir, or --overwrite to start over")
     write_json_atomic(run_file, fingerprint)
+
+
+def _recorded_plots(out: Path) -> list[str]:
+    """Plot files a previous run in `out` recorded in its results.json (only paths inside `out`)."""
+    try:
+        recorded = json.loads((out / "results.json").read_text()).get("plots", {})
+        names = [name for paths in recorded.values() for name in paths]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
+    root = out.resolve()
+    return [n for n in names if isinstance(n, str) and (root / n).resolve().is_relative_to(root)]
 
 
 def cmd_run(args) -> int:
@@ -187,6 +200,7 @@ def cmd_run(args) -> int:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             results["tasks"][name] = runner.run(task)
             plots[name] = [os.path.relpath(p, out) for p in task.plots(_scored_records(out, name, task), _evaluation(results, name), str(out))]
+            results["plots"] = plots
             results["timing"]["total_s"] = round(time.monotonic() - start, 3)
             write_json_atomic(out / "results.json", results)
     except RunAborted as exc:

@@ -162,3 +162,13 @@ def test_default_output_dirs_never_collide(tmp_path, monkeypatch):
     second = _default_output_dir("some/ckpt/")
     assert first.parent == second.parent == Path("runs") and first.name.endswith("-ckpt")
     assert second != first and not second.exists()
+
+
+def test_overwrite_removes_the_previous_runs_plots(cli, tmp_path):
+    """A plot of a task the new run does not have must not survive --overwrite as if it were new."""
+    base = ["run", "--model", "double:pixel", "--limit", 4, "--output-dir", tmp_path]
+    assert cli(*base, "--tasks", "shapes-pope")[0] == 0
+    assert json.loads((tmp_path / "results.json").read_text())["plots"] == {"shapes-pope": ["shapes-pope.png"]}
+    assert (tmp_path / "shapes-pope.png").is_file()
+    assert cli(*base, "--tasks", "shapes-vqa", "--overwrite")[0] == 0
+    assert (tmp_path / "shapes-vqa.png").is_file() and not (tmp_path / "shapes-pope.png").exists()
