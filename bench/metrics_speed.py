@@ -22,10 +22,8 @@ def synthetic_answers(rng: random.Random, n_distinct: int = 50_000) -> list[str]
     words = ["red", "blue", "dog", "two", "Yes", "no", "the cat", "a man", "10.5", "2.", "1,000", "isnt",
              "tennis", "left", "frisbee", "white!", "(kitchen)", "don't", "3 people", "an apple"]
     words += ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(2000)]
-    pool, seen = [], set()
-    for answer in ["yes", "no", "2", "1", "3"]:
-        pool.append(answer)
-        seen.add(answer)
+    pool = ["yes", "no", "2", "1", "3"]
+    seen = set(pool)
     while len(pool) < n_distinct:
         answer = " ".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
         if answer not in seen:

@@ -2,8 +2,8 @@
 
 Each batch size runs in a fresh subprocess so that its peak memory is its own (CUDA: peak allocated
 by torch; CPU: peak resident set size of the process).  Images are compared between the batch sizes
-(each image's noise comes from its own seed, so they agree up to the float rounding of batched kernels:
-the largest pixel difference and the share of differing pixel values are printed).
+(each image's noise comes from its own seed; on the CPU they are bit-identical, on a GPU batched kernels
+may round differently: the largest pixel difference and the share of differing pixel values are printed).
 
 Run: `python bench/t2i_throughput.py` (tiny random model on CPU), or
 `python bench/t2i_throughput.py --device cuda --dtype bf16 --real-sizes`.

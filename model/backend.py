@@ -264,10 +264,12 @@ class DDiTModel:
         if d.draw == "gumbel":
             generators = [torch.Generator(self.device).manual_seed(r.seed + 1) for _, _, r in jobs]
 
+        transformer = padded_call(self.transformer)
+
         def denoise(rows: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
             hidden = self.encode_text(ids.to(self.device))
             zero = torch.zeros(len(rows), device=self.device, dtype=self.dtype)
-            _, logits = padded_call(self.transformer)(latents[rows.to(self.device)], hidden, zero)
+            _, logits = transformer(latents[rows.to(self.device)], hidden, zero)
             return logits
 
         sampling = TextSampling(steps=steps, draw=d.draw, cache=d.cache)

@@ -13,9 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from ddit_eval.api import AnswerRequest, Evaluation, Sample, Task
+from ddit_eval.shapes import WORLD_VERSION
 
-DATA_SOURCE = "synthetic shapes, generated from a seed (no download)"
-DATASET_ID = "ddit_eval.shapes"  # the generator package; its WORLD_VERSION is the revision
 VQA_TEMPLATE = "Q: {question} Answer the question using a single word or phrase. A: "
 ANSWER_SETTINGS = {"seed": 0, "resolution": 64, "steps": None, "answer_length": None, "prompt_template": VQA_TEMPLATE}
 
@@ -31,7 +30,15 @@ def render_doc(doc: dict, size: int):
     return render(Scene.from_dict(doc["scene"]), size)
 
 
-class ShapesAnswerTask(Task):
+class ShapesData:
+    """Where every shapes task's data comes from: the generator package, versioned."""
+
+    data_source = "synthetic shapes, generated from a seed (no download)"
+    dataset_id = "ddit_eval.shapes"
+    dataset_revision = WORLD_VERSION
+
+
+class ShapesAnswerTask(ShapesData, Task):
     """An image + question task: D-DiT's VQA prompt template over a rendered scene."""
 
     def __init__(self, **settings) -> None:

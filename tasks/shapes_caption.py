@@ -10,17 +10,14 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import CAPTION, CaptionRequest, Evaluation, Sample, Task
 from ddit_eval.registry import register_task
-from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import DATA_SOURCE, DATASET_ID, ShapesAnswerTask, render_doc
+from ._shapes_common import ShapesAnswerTask, render_doc
 
 
 @register_task
 class ShapesCaption(ShapesAnswerTask):
     name = "shapes-caption"
     description = "captioning of synthetic shape scenes: 5 references each, BLEU/METEOR/ROUGE-L/CIDEr (x100)"
-    data_source = DATA_SOURCE
-    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "CIDEr"
     request_kind = CAPTION
     default_settings = {"seed": 0, "resolution": 64, "steps": None, "caption_length": None, "num_images": 100}
@@ -40,7 +37,7 @@ class ShapesCaption(ShapesAnswerTask):
         from ddit_eval.metrics.captioning import CaptionMetrics
 
         metric = CaptionMetrics()
-        metric.update([str(r["prediction"]) for r in records], [r.get("answer", r.get("references")) for r in records])
+        metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records])
         metrics = metric.compute()
         notes = []
         if len(records) < self.settings["num_images"]:

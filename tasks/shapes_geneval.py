@@ -7,17 +7,14 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import GENERATE_IMAGES, Evaluation, ImageRequest, Sample, Task
 from ddit_eval.registry import register_task
-from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import DATA_SOURCE, DATASET_ID, bar_chart
+from ._shapes_common import ShapesData, bar_chart
 
 
 @register_task
-class ShapesGenEval(Task):
+class ShapesGenEval(ShapesData, Task):
     name = "shapes-geneval"
     description = "GenEval rules (objects, counts, colors, positions) on shape prompts, analytic detector"
-    data_source = DATA_SOURCE
-    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "overall"
     request_kind = GENERATE_IMAGES
     default_settings = {"seed": 0, "prompts_per_tag": 10, "images_per_prompt": 4, "resolution": None, "steps": None,

@@ -11,9 +11,8 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
-from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, DATASET_ID, ShapesAnswerTask, sample_rng
+from ._shapes_common import ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
 
 CATEGORIES = ("existence", "count", "position", "color")
 SUFFIX = " Please answer yes or no."
@@ -23,8 +22,6 @@ SUFFIX = " Please answer yes or no."
 class ShapesMME(ShapesAnswerTask):
     name = "shapes-mme"
     description = "MME on synthetic shape scenes: 2 yes/no questions per image, acc + acc+ per category"
-    data_source = DATA_SOURCE
-    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "perception"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_images": 48, "parse_rule": "ddit", "drop_yes_no_suffix": True}
@@ -56,7 +53,7 @@ class ShapesMME(ShapesAnswerTask):
 
         metric = MMEScore(parse_rule=self.settings["parse_rule"])
         metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records],
-                      [r["category"] for r in records], [r.get("question_id", r.get("image_id")) for r in records])
+                      [r["category"] for r in records], [r["question_id"] for r in records])
         metrics = metric.compute()
         n = int(metrics["perception_categories_scored"])
         notes = [f"perception sums {n} of MME's 10 perception categories (max {200 * n}, not 2000)"]

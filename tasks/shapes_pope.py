@@ -11,9 +11,8 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
-from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, DATASET_ID, ShapesAnswerTask, sample_rng
+from ._shapes_common import ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
 
 SPLITS = ("random", "popular", "adversarial")
 
@@ -22,8 +21,6 @@ SPLITS = ("random", "popular", "adversarial")
 class ShapesPope(ShapesAnswerTask):
     name = "shapes-pope"
     description = "POPE on synthetic shape scenes: 'Is there a red circle in the image?' in 3 splits"
-    data_source = DATA_SOURCE
-    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "accuracy"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_images": 25, "parse_rule": "ddit"}

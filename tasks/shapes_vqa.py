@@ -12,9 +12,8 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
-from ddit_eval.shapes import WORLD_VERSION
 
-from ._shapes_common import ANSWER_SETTINGS, DATA_SOURCE, DATASET_ID, ShapesAnswerTask, sample_rng
+from ._shapes_common import ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
 
 QUESTION_TYPES = ("count", "count_kind", "color", "shape", "position", "exists")  # order of vqa_items()
 
@@ -23,8 +22,6 @@ QUESTION_TYPES = ("count", "count_kind", "color", "shape", "position", "exists")
 class ShapesVQA(ShapesAnswerTask):
     name = "shapes-vqa"
     description = "VQA on synthetic shape scenes: 10 human-like answers per question, official VQA accuracy"
-    data_source = DATA_SOURCE
-    dataset_id, dataset_revision = DATASET_ID, WORLD_VERSION
     primary_metric = "accuracy"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_questions": 200, "vqa_rule": "official"}
