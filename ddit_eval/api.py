@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 from PIL import Image
+
+from .errors import UsageError
 
 # --------------------------------------------------------------------------- requests
 
@@ -157,12 +159,19 @@ class Task:
     dataset_id: ClassVar[str | None] = None
     dataset_revision: ClassVar[str | None] = None
     default_settings: ClassVar[dict[str, Any]] = {}
+    # setting name -> check (ddit_eval.settings); run at construction, before any model work
+    setting_checks: ClassVar[dict[str, Callable[[Any], None]]] = {}
 
     def __init__(self, **settings: Any) -> None:
         unknown = sorted(set(settings) - set(self.default_settings))
         if unknown:
             raise KeyError(f"task {self.name!r} has no setting {unknown[0]!r}")
         self.settings = {**self.default_settings, **settings}
+        for key, check in self.setting_checks.items():
+            try:
+                check(self.settings[key])
+            except ValueError as exc:
+                raise UsageError(f"task {self.name!r}: setting {key}={self.settings[key]!r}: {exc}") from None
 
     # -- data
     def samples(self) -> Iterator[Sample]:
@@ -191,3 +200,23 @@ class Task:
     def plots(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
         """Write task-specific PNGs under out_dir; return their paths."""
         return []
+
+    def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
+        """Write files besides plots (a test server's submission) under out_dir; return their paths."""
+        return []
+
+    def preflight(self) -> None:
+        """Check what scoring will need (Java, weights, data) before the model loads; raise UsageError."""
+
+    # -- gating (`compare`)
+    def group_of(self, record: dict) -> str:
+        """The bootstrap's resampling unit: records of one group are drawn together (MME pairs by image)."""
+        return record["id"]
+
+    def aggregate(self, records: Sequence[dict]) -> Optional[dict[str, float]]:
+        """Headline metrics recomputed from scored records (each with `scores`), without re-running models.
+
+        Lets `compare` bootstrap metrics that are not means of per-sample scores (MME perception,
+        GenEval overall).  None: this task cannot; such metrics are then not gateable.
+        """
+        return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -21,8 +22,8 @@ from .errors import UsageError
 from .models import DEFAULT_MODEL, check_model_spec, load_model
 from .overrides import task_overrides
 from .provenance import versions
-from .registry import TASKS, include_path
-from .results import read_jsonl, write_json_atomic
+from .registry import GROUPS, TASKS, expand_task_names, include_path
+from .results import DISK_FULL, RunLock, SampleLog, read_jsonl, write_json_atomic
 from .runner import RunAborted, RunOptions, TaskRunner, absolute_image_paths
 
 DEFAULT_TASKS = "shapes-vqa,shapes-caption,shapes-pope,shapes-mme,shapes-geneval"
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ddit_eval", description="Evaluate Dual Diffusion (D-DiT) models on generation and understanding benchmarks. "
                      "With no command, `run` on its defaults (the shapes suite on the embedded tiny model).",
                      epilog="`python -m ddit_eval COMMAND --help` documents each command's options. Bad input exits 2, "
-                     "a failed gate or a run stopped by --max-errors exits 1.")
+                     "a failed gate, a run stopped by --max-errors or a task with no scored sample exits 1.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -80,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--retry-errors", action="store_true", help="on resume, recompute samples that failed before")
     run.add_argument("--overwrite", action="store_true", help="discard what the output folder holds and start over")
     run.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
+    run.add_argument("--loader-workers", type=_non_negative_int, default=4, help="threads that open, decode and resize "
+                     "images ahead of the model (0: in the model's thread); never changes results (default 4)")
+    parser.run_parser = run  # the resume command is rebuilt from its options
 
     lst = sub.add_parser("list-tasks", help="list every registered task")
     lst.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
@@ -91,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output-dir", help="where results.json, report.md and samples/ go (default runs/<UTC time>-score-<task>)")
     score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a task setting, as for run")
+    score.add_argument("--overwrite", action="store_true", help="replace the run that --output-dir already holds")
     score.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
     report = sub.add_parser("report", help="one comparison table (Markdown, CSV, LaTeX) and bar plots across runs")
@@ -103,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--max-drop", action="append", default=[], metavar="TASK.METRIC=X",
                       help="allowed drop in the metric's units (default 0: any significant drop fails)")
     cmp_.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level of the bootstrap interval (default 0.05)")
+    cmp_.add_argument("--allow-mismatch", action="store_true", help="gate what the runs share even when their tasks, "
+                      "sample ids, seed, limit or protocol settings differ (by default that fails the gate)")
+    cmp_.add_argument("--include-path", action="append", default=[], metavar="DIR",
+                      help="import extra task modules from DIR (their headline metrics become gateable)")
     return parser
 
 
@@ -129,7 +138,7 @@ def _ensure_writable(out: Path, what: str = "output dir") -> None:
     """Create the folder and prove it is writable before any work, so the failure is one line, not a traceback."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
+        probe = out / f".write-test-{os.getpid()}"  # per process: a run in progress may probe at the same time
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
@@ -143,11 +152,7 @@ def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
     fingerprint = json.loads(json.dumps(fingerprint, default=str))
     run_file = out / "run.json"
     if overwrite:
-        for name in _recorded_plots(out):  # task plots of the previous run, so none is left stale
-            (out / name).unlink(missing_ok=True)
-        for name in ("samples", "results.json", "report.md", "metrics.png", "run.json"):
-            path = out / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        _clear_run(out)
     elif run_file.exists():
         try:
             recorded = json.loads(run_file.read_text())
@@ -158,6 +163,22 @@ def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
             raise UsageError(f"{str(out)!r} holds a run with other settings ({', '.join(keys)} differ); "
                              "use another --output-dir, or --overwrite to start over")
     write_json_atomic(run_file, fingerprint)
+
+
+_RUN_FILES = ("samples", "results.json", "report.md", "metrics.png", "run.json")
+
+
+def _clear_run(out: Path) -> None:
+    """Remove what a previous run wrote in `out` (for --overwrite); other files are not ours to delete."""
+    for name in _recorded_plots(out):  # task plots of the previous run, so none is left stale
+        (out / name).unlink(missing_ok=True)
+    for name in _RUN_FILES:
+        path = out / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _holds_run(out: Path) -> bool:
+    return any((out / name).exists() for name in _RUN_FILES)
 
 
 def _recorded_plots(out: Path) -> list[str]:
@@ -174,23 +195,77 @@ def _recorded_plots(out: Path) -> list[str]:
 def cmd_run(args) -> int:
     for directory in args.include_path:
         include_path(directory)
-    names = [n.strip() for n in args.tasks.split(",") if n.strip()]
+    names = expand_task_names([n.strip() for n in args.tasks.split(",") if n.strip()])
     if not names:
         raise UsageError("--tasks is empty")
     tasks = _make_tasks(names, args.overrides)
+    _preflight(tasks)
     check_model_spec(args.model)
     if args.mask_embedding and not Path(args.mask_embedding).expanduser().is_file():
         raise UsageError(f"--mask-embedding {args.mask_embedding!r}: no such file")
     out = Path(args.output_dir) if args.output_dir else _default_output_dir(args.model)
     fingerprint = {"model": args.model, "seed": args.seed, "limit": args.limit, "device": args.device, "dtype": args.dtype,
                    "mask_embedding": args.mask_embedding, "tasks": {name: task.config() for name, task in tasks.items()}}
-    _prepare_output_dir(out, fingerprint, args.overwrite)
+    created = not out.exists()
+    _ensure_writable(out)
+    lock = RunLock(out).acquire()  # before anything is read or written: another run may be using the folder
+    try:
+        _prepare_output_dir(out, fingerprint, args.overwrite)
+        _check_sample_logs(out, tasks)
+        resume = _resume_command(args, out)
+        print(f"run folder {out}/; if the run stops, resume it with:\n  {resume}", file=sys.stderr, flush=True)
+        start = time.monotonic()
+        model = load_model(args.model, device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding)
+    except BaseException:
+        if created:  # an empty folder left by a failed start would break `report runs/*`
+            shutil.rmtree(out, ignore_errors=True)
+        lock.release()
+        raise
+    try:
+        return _run_tasks(args, tasks, model, out, fingerprint, time.monotonic() - start, resume)
+    finally:
+        lock.release()
 
-    start = time.monotonic()
-    model = load_model(args.model, device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding)
-    load_s = time.monotonic() - start
+
+def _preflight(tasks: dict) -> None:
+    """What scoring will need (Java, ...) is checked before the model loads, not after hours of generation."""
+    for task in tasks.values():
+        task.preflight()
+
+
+def _check_sample_logs(out: Path, tasks: dict) -> None:
+    """A damaged sample log is one line naming file and line now, not a traceback after the model loads."""
+    for name in tasks:
+        try:
+            SampleLog(out / "samples" / f"{name}.jsonl").load()
+        except ValueError as exc:
+            raise UsageError(f"{exc} (or --overwrite to start over)") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read {str(out / 'samples' / f'{name}.jsonl')!r}: {exc.strerror or exc}") from None
+
+
+def _resume_command(args, out: Path) -> str:
+    """The exact command that resumes this run: its options as given, with the folder and without --overwrite."""
+    words = [sys.executable, "-m", "ddit_eval", "run"]
+    for action in build_parser().run_parser._actions:
+        if not action.option_strings or action.dest in ("help", "output_dir", "overwrite"):
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value == action.default or value in (None, False, []):
+            continue
+        option = action.option_strings[-1]
+        if value is True:
+            words.append(option)
+        else:
+            words += [w for v in (value if isinstance(value, list) else [value]) for w in (option, str(v))]
+    return shlex.join([*words, "--output-dir", str(out)])
+
+
+def _run_tasks(args, tasks: dict, model, out: Path, fingerprint: dict, load_s: float, resume: str) -> int:
+    """Run every task into `out`; a full disk or Ctrl-C is one line with the command that resumes."""
+    start = time.monotonic() - load_s
     options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
-                         retry_errors=args.retry_errors)
+                         retry_errors=args.retry_errors, loader_workers=args.loader_workers)
     results = {"tasks": {}, "config": {**fingerprint, "batch_size": args.batch_size, "model_config": model.config()},
                "versions": versions(), "timing": {"model_load_s": round(load_s, 3)}}
     runner = TaskRunner(model, out, options)
@@ -199,18 +274,45 @@ def cmd_run(args) -> int:
         for name, task in tasks.items():
             print(f"running {name} ...", file=sys.stderr, flush=True)
             results["tasks"][name] = runner.run(task)
-            plots[name] = [os.path.relpath(p, out) for p in task.plots(_scored_records(out, name, task), _evaluation(results, name), str(out))]
+            scored, evaluation = _scored_records(out, name, task), _evaluation(results, name)
+            plots[name] = [os.path.relpath(p, out) for p in task.plots(scored, evaluation, str(out))]
             results["plots"] = plots
+            written = task.write_outputs(scored, evaluation, str(out))  # e.g. a test server's submission file
+            if written:
+                results.setdefault("outputs", {})[name] = [os.path.relpath(p, out) for p in written]
             results["timing"]["total_s"] = round(time.monotonic() - start, 3)
             write_json_atomic(out / "results.json", results)
+        reports.write_run_report(out, results, plots)
     except RunAborted as exc:
         write_json_atomic(out / "results.json", results)
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    reports.write_run_report(out, results, plots)
-    print(reports.run_report(results, {}).split("\n## ")[0].rstrip())
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        print(f"error: {_disk_full(exc)}; what was saved is kept: free space, then resume with: {resume}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted; what was saved is kept: resume with: {resume}", file=sys.stderr)
+        return 130
+    print(reports.run_report(results, {}).rstrip())
     print(f"\nresults in {out}/ (results.json, report.md, samples/)")
-    return 0
+    return _unscored_tasks(results)
+
+
+def _disk_full(exc: OSError) -> str:
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or 'no space left on device'}{where}"
+
+
+def _unscored_tasks(results: dict) -> int:
+    """1, with the reason on the terminal, when some task scored no sample: a broken run must not pass."""
+    empty = {name: t for name, t in results["tasks"].items() if t["n"] == 0}
+    for name, task in empty.items():
+        example = task.get("error_examples") or [{}]
+        why = str(example[0].get("error", "no sample selected")).strip().splitlines()[0]
+        print(f"error: {name}: no sample scored ({task['errors']} failed), e.g. {why}", file=sys.stderr)
+    return 1 if empty else 0
 
 
 def _scored_records(out: Path, name: str, task) -> list[dict]:
@@ -235,7 +337,9 @@ def cmd_list_tasks(args) -> int:
         include_path(directory)
     for name in TASKS.names():
         cls = TASKS.get(name)
-        print(f"{name:<22} {cls.description}\n{'':<22} data: {cls.data_source}; headline metric: {cls.primary_metric}")
+        headline = cls.primary_metric or "none (writes a submission file)"
+        print(f"{name:<22} {cls.description}\n{'':<22} data: {cls.data_source}; headline metric: {headline}")
+    print("\ngroups: " + "; ".join(f"{g} = {','.join(names)}" for g, names in GROUPS.items()))
     return 0
 
 
@@ -243,8 +347,11 @@ def cmd_score(args) -> int:
     for directory in args.include_path:
         include_path(directory)
     task = _make_tasks([args.task], args.overrides)[args.task]
+    task.preflight()
     path = Path(args.predictions)
-    predictions = _read_predictions(path)
+    predictions = _read_predictions(path, task)
+    out = Path(args.output_dir) if args.output_dir else _default_output_dir(f"score-{task.name}")
+    _check_score_output(out, path, args.overwrite)
     samples = {s.id: s for s in task.samples()}
     unknown = [i for i in predictions if i not in samples]
     if unknown:
@@ -260,43 +367,79 @@ def cmd_score(args) -> int:
     notes = list(evaluation.notes)
     if len(records) < len(samples):
         notes.append(f"scored {len(records)} of {len(samples)} samples")
-    out = Path(args.output_dir) if args.output_dir else _default_output_dir(f"score-{task.name}")
-    _ensure_writable(out)
-    from .results import SampleLog
-
-    # image paths are written absolute: relative ones would point into the new folder, where no image is
-    SampleLog(out / "samples" / f"{task.name}.jsonl").rewrite({**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample))
     results = {"tasks": {task.name: {"metrics": evaluation.metrics, "primary": task.primary_metric,
                                      "higher_is_better": task.higher_is_better, "n": len(records), "errors": 0, "notes": notes}},
                "config": {"predictions": str(path.resolve()), "tasks": {task.name: task.config()}}, "versions": versions(), "timing": {}}
-    write_json_atomic(out / "results.json", results)
-    reports.write_run_report(out, results, {})
-    print(reports.run_report(results, {}).split("\n## ")[0].rstrip())
+    _ensure_writable(out)
+    with RunLock(out):
+        _check_score_output(out, path, args.overwrite)  # again, now that no other process can write it
+        if args.overwrite:
+            _clear_run(out)
+        # image paths are written absolute: relative ones would point into the new folder, where no image is
+        SampleLog(out / "samples" / f"{task.name}.jsonl").rewrite({**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample))
+        write_json_atomic(out / "results.json", results)
+        written = task.write_outputs(records, evaluation, str(out))
+        if written:
+            results["outputs"] = {task.name: [os.path.relpath(p, out) for p in written]}
+            write_json_atomic(out / "results.json", results)
+        reports.write_run_report(out, results, {})
+    print(reports.run_report(results, {}).rstrip())
+    print(f"\nresults in {out}/ (results.json, report.md, samples/)")
     return 0
 
 
-def _read_predictions(path: Path) -> dict[str, dict]:
-    """id -> line of a predictions file; unreadable files, lines without an id and repeated ids are bad input."""
+def _check_score_output(out: Path, predictions: Path, overwrite: bool) -> None:
+    """`score` replaces results.json and samples/ in `out`: never over a run unasked, never over its own input."""
+    if _holds_run(out) and not overwrite:
+        raise UsageError(f"--output-dir {str(out)!r} already holds a run; use another folder, or --overwrite to replace it")
+    source = predictions.resolve()
+    if any(source.is_relative_to((out / name).resolve()) for name in _RUN_FILES):
+        raise UsageError(f"--output-dir {str(out)!r} holds the predictions file {str(predictions)!r}, which scoring "
+                         "would replace; use another --output-dir")
+
+
+def _read_predictions(path: Path, task) -> dict[str, dict]:
+    """id -> line of a predictions file; unreadable files, lines without an id and repeated ids are bad input.
+
+    A line without our `id` is matched by the benchmark's own ids (question_id, ...), where the task knows them.
+    """
     try:
         lines = read_jsonl(path)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read predictions {str(path)!r}: {exc}") from None
     predictions: dict[str, dict] = {}
     for number, line in enumerate(lines, 1):
-        if not isinstance(line, dict) or "id" not in line:
-            raise UsageError(f"predictions {str(path)!r}: record {number} has no 'id'")
-        if line["id"] in predictions:
-            raise UsageError(f"predictions {str(path)!r}: id {line['id']!r} appears twice")
-        predictions[line["id"]] = line
+        key = _prediction_id(line, task)
+        if key is None:
+            raise UsageError(f"predictions {str(path)!r}: record {number} has no 'id' (nor the benchmark's own ids)")
+        if key in predictions:
+            raise UsageError(f"predictions {str(path)!r}: id {key!r} appears twice")
+        predictions[key] = line
     return predictions
 
 
+def _prediction_id(line, task) -> str | None:
+    if not isinstance(line, dict):
+        return None
+    if "id" in line:
+        return line["id"]
+    try:
+        return task.sample_id(line) if hasattr(task, "sample_id") else None
+    except KeyError:
+        return None
+
+
 def cmd_report(args) -> int:
-    table = reports.comparison_table(args.run_dirs)
+    run_dirs, warnings = reports.readable_runs(args.run_dirs)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not run_dirs:
+        raise UsageError(f"none of the {len(args.run_dirs)} folders given holds a run (results.json)")
+    table, facts = reports.comparison_table(run_dirs), reports.run_facts(run_dirs)
     stem = Path(args.output)
     _ensure_writable(stem.parent, "--output folder")
-    written = reports.write_comparison(table, stem)
-    print(table.to_markdown(floatfmt=".4g"))
+    written = reports.write_comparison(table, stem, facts)
+    print(reports.markdown_table(table, facts))
     print("\nwrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -304,16 +447,33 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    rows = compare_mod.compare_runs(Path(args.baseline), Path(args.candidate), compare_mod.parse_max_drops(args.max_drop), args.alpha)
+    for directory in args.include_path:
+        include_path(directory)
+    baseline, candidate = Path(args.baseline), Path(args.candidate)
+    rows, notes = compare_mod.compare_runs(baseline, candidate, compare_mod.parse_max_drops(args.max_drop), args.alpha)
     print(compare_mod.format_table(rows, args.alpha))
+    for note in notes:
+        print(f"note: {note}")
     failed = [r for r in rows if r.failed]
     for r in failed:
         print(f"FAIL {r.task}.{r.metric}: dropped {r.drop:.4g} (allowed {r.max_drop:g}), "
               f"{100 * (1 - args.alpha):g}% CI of the difference [{r.ci_low:+.4g}, {r.ci_high:+.4g}]", file=sys.stderr)
-    broken = compare_mod.new_failures(Path(args.baseline), Path(args.candidate))
+    broken = compare_mod.new_failures(baseline, candidate)
     for task, ids in broken.items():
         print(f"FAIL {task}: {len(ids)} samples the baseline scored failed in the candidate, e.g. {ids[0]!r}", file=sys.stderr)
-    return 1 if failed or broken else 0
+    mismatched = _mismatched(baseline, candidate, args.allow_mismatch)
+    return 1 if failed or broken or mismatched else 0
+
+
+def _mismatched(baseline: Path, candidate: Path, allowed: bool) -> bool:
+    """A candidate that did not run the baseline's experiment fails the gate, in one line, unless allowed."""
+    found = compare_mod.mismatches(baseline, candidate)
+    if found and allowed:
+        print(f"note: gated on what the runs share (--allow-mismatch): {'; '.join(found)}")
+    elif found:
+        print(f"FAIL candidate does not match the baseline: {'; '.join(found)} (--allow-mismatch gates what they share)",
+              file=sys.stderr)
+    return bool(found) and not allowed
 
 
 COMMANDS = {"run": cmd_run, "list-tasks": cmd_list_tasks, "score": cmd_score, "report": cmd_report, "compare": cmd_compare}
@@ -333,6 +493,13 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_disk_full(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted; re-run the same command to resume", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130

@@ -1,9 +1,15 @@
-"""The checkpoint gate: paired per-sample differences with bootstrap confidence intervals."""
+"""The checkpoint gate: paired per-sample differences with bootstrap confidence intervals.
+
+Headline metrics that are not means of per-sample scores (MME perception, GenEval overall)
+are gated by a paired cluster bootstrap: the task's `group_of` units are resampled and its
+`aggregate` recomputes the metric from the stored scored records.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional
 
 import numpy as np
 
@@ -11,6 +17,9 @@ from .errors import UsageError
 from .results import load_results, read_jsonl
 
 BOOTSTRAP_SAMPLES = 2000
+CLUSTER_BOOTSTRAP_SAMPLES = 1000  # each resample recomputes the task's aggregate twice
+# Task settings that change speed or where extra outputs go, never what is computed.
+NOT_PROTOCOL = frozenset({"batch_size", "max_errors", "num_workers", "prefetch", "results_jsonl"})
 
 
 @dataclass(frozen=True)
@@ -97,14 +106,17 @@ def parse_max_drops(pairs: list[str]) -> dict[tuple[str, str], float]:
     return out
 
 
-def compare_runs(baseline: Path, candidate: Path, max_drops: dict, alpha: float = 0.05) -> list[Comparison]:
+def compare_runs(baseline: Path, candidate: Path, max_drops: dict,
+                 alpha: float = 0.05) -> tuple[list[Comparison], list[str]]:
+    """Gate rows of every shared task's per-sample and headline metrics, and notes on what is not gateable."""
     base_results, cand_results = load_results(baseline), load_results(candidate)
     shared = sorted(set(base_results["tasks"]) & set(cand_results["tasks"]))
     if not shared:
         raise UsageError("the two runs share no task")
-    rows, used = [], set()
+    rows, notes = [], []
     for task in shared:
-        higher = base_results["tasks"][task].get("higher_is_better", True)
+        summary = base_results["tasks"][task]
+        higher = summary.get("higher_is_better", True)
         base, cand = _scores(baseline, task), _scores(candidate, task)
         ids = sorted(set(base) & set(cand))
         metrics = sorted({m for i in ids for m in base[i]} & {m for i in ids for m in cand[i]})
@@ -112,13 +124,159 @@ def compare_runs(baseline: Path, candidate: Path, max_drops: dict, alpha: float 
             pairs = [(base[i][metric], cand[i][metric]) for i in ids if metric in base[i] and metric in cand[i]]
             b, c = np.array(pairs, dtype=float).T
             lo, hi = paired_bootstrap_ci(c - b, alpha)
-            used.add((task, metric))
             rows.append(Comparison(task, metric, len(pairs), float(b.mean()), float(c.mean()), float((c - b).mean()),
                                    lo, hi, higher, max_drops.get((task, metric), 0.0)))
-    unknown = sorted(set(max_drops) - used)
+        primary = summary.get("primary")
+        if primary and primary not in metrics:
+            row, note = _headline_row(task, primary, (baseline, candidate), (base_results, cand_results), alpha)
+            if row is not None:
+                rows.append(Comparison(**{**row, "higher_is_better": higher, "max_drop": max_drops.get((task, primary), 0.0)}))
+            notes.append(note)
+    unknown = sorted(set(max_drops) - {(r.task, r.metric) for r in rows})
     if unknown:
-        raise UsageError(f"--max-drop {unknown[0][0]}.{unknown[0][1]}: no such per-sample metric in both runs")
-    return rows
+        raise UsageError(f"--max-drop {unknown[0][0]}.{unknown[0][1]}: no such gateable metric in both runs")
+    return rows, notes
+
+
+# ----------------------------------------------------------------------------- headline metrics
+
+
+def _headline_row(task: str, primary: str, dirs: tuple[Path, Path], results: tuple[dict, dict],
+                  alpha: float) -> tuple[Optional[dict], str]:
+    """The primary metric's paired cluster-bootstrap row (as Comparison fields), or None and why not."""
+    why_not = f"{task}.{primary}: not gateable"
+    try:
+        base_task, cand_task = (_task_from_results(task, r) for r in results)
+    except Exception as exc:  # noqa: BLE001 - an unknown or unloadable task is a note, never a crash
+        return None, f"{why_not} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    base_groups = _groups(base_task, _scored(dirs[0], task))
+    cand_groups = _groups(cand_task, _scored(dirs[1], task))
+    shared = sorted(set(base_groups) & set(cand_groups))
+    if not shared:
+        return None, f"{why_not} (no scored sample of one group in both runs)"
+    base_value, cand_value = (_headline(t, g, shared, primary) for t, g in ((base_task, base_groups), (cand_task, cand_groups)))
+    if base_value is None or cand_value is None:
+        return None, f"{why_not} (the task cannot recompute it from scored records)"
+    if not _relabels(base_task, base_groups[shared[0]][0], shared[0]):
+        return None, f"{why_not} (its resampling groups cannot be relabelled)"
+    diffs = cluster_bootstrap_diffs(base_task, cand_task, base_groups, cand_groups, shared, primary)
+    lo, hi = float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
+    note = (f"{task}.{primary}: paired cluster bootstrap over {len(shared)} groups "
+            f"({CLUSTER_BOOTSTRAP_SAMPLES} resamples; not a mean of per-sample scores)")
+    return dict(task=task, metric=primary, n=len(shared), baseline=base_value, candidate=cand_value,
+                diff=cand_value - base_value, ci_low=lo, ci_high=hi), note
+
+
+def _task_from_results(name: str, results: dict):
+    """The registered task, built with the settings the run recorded (they define its protocol)."""
+    from .registry import TASKS
+
+    cls = TASKS.get(name)
+    recorded = (results.get("config", {}).get("tasks", {}).get(name) or {}).get("settings") or {}
+    settings = {k: v for k, v in recorded.items() if k in cls.default_settings}
+    # JSON reads a tuple setting back as a list
+    return cls(**{k: tuple(v) if isinstance(v, list) and isinstance(cls.default_settings[k], tuple) else v
+                  for k, v in settings.items()})
+
+
+def _scored(run_dir: Path, task: str) -> list[dict]:
+    return [r for r in _records(run_dir, task) if "scores" in r and "error" not in r]
+
+
+def _groups(task, records: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(str(task.group_of(r)), []).append(r)
+    return groups
+
+
+def _headline(task, groups: dict[str, list[dict]], shared: list[str], primary: str) -> Optional[float]:
+    value = (task.aggregate([r for g in shared for r in groups[g]]) or {}).get(primary)
+    return None if value is None else float(value)
+
+
+def _relabel(record: dict, group: str, draw: int) -> dict:
+    """A copy of a record for draw position `draw`: its id and every field holding its group id get a suffix,
+    so a group drawn twice counts as two groups (MME pairs an image's questions by `question_id`)."""
+    label = f"{group}#{draw}"
+    copy = {k: (label if isinstance(v, str) and v == group else v) for k, v in record.items()}
+    copy["id"] = label if record["id"] == group else f"{record['id']}#{draw}"
+    return copy
+
+
+def _relabels(task, record: dict, group: str) -> bool:
+    """True when the task sees a relabelled record in the relabelled group (its group is a plain field)."""
+    try:
+        return str(task.group_of(_relabel(record, group, 0))) == f"{group}#0"
+    except Exception:  # noqa: BLE001 - a group_of that cannot read the copy: not resamplable
+        return False
+
+
+def cluster_bootstrap_diffs(base_task, cand_task, base_groups: dict, cand_groups: dict, shared: list[str],
+                            primary: str, samples: int = CLUSTER_BOOTSTRAP_SAMPLES, seed: int = 0) -> np.ndarray:
+    """aggregate(candidate) - aggregate(baseline) over resamples of the shared groups, the same draw for both runs."""
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(samples)
+    for b in range(samples):
+        drawn = [shared[i] for i in rng.integers(0, len(shared), size=len(shared))]
+        base_value, cand_value = (float(task.aggregate(resampled_records(groups, drawn))[primary])
+                                  for task, groups in ((base_task, base_groups), (cand_task, cand_groups)))
+        diffs[b] = cand_value - base_value
+    return diffs
+
+
+def resampled_records(groups: dict[str, list[dict]], drawn: list[str]) -> list[dict]:
+    """The records of the drawn groups, each draw relabelled so that a group drawn twice is two groups."""
+    return [_relabel(r, g, j) for j, g in enumerate(drawn) for r in groups[g]]
+
+
+# ----------------------------------------------------------------------------- like for like
+
+
+def mismatches(baseline: Path, candidate: Path) -> list[str]:
+    """Why the candidate is not the baseline's experiment: tasks, seed, limit, protocol settings, sample ids.
+
+    A candidate with 5 of 200 samples, or 1 of 5 tasks, would otherwise pass the gate on what it has.
+    """
+    base, cand = load_results(baseline), load_results(candidate)
+    out = []
+    if set(base["tasks"]) != set(cand["tasks"]):
+        out.append(f"tasks differ (baseline {_names(base['tasks'])}; candidate {_names(cand['tasks'])})")
+    base_cfg, cand_cfg = base.get("config", {}), cand.get("config", {})
+    for key in ("seed", "limit"):
+        if key in base_cfg and key in cand_cfg and base_cfg[key] != cand_cfg[key]:
+            out.append(f"{key} differs (baseline {base_cfg[key]}, candidate {cand_cfg[key]})")
+    for task in sorted(set(base["tasks"]) & set(cand["tasks"])):
+        changed = _changed_keys(_protocol(base_cfg, task), _protocol(cand_cfg, task))
+        if changed:
+            out.append(f"{task}: protocol settings differ ({', '.join(changed[:4])}{', ...' if len(changed) > 4 else ''})")
+        base_ids, cand_ids = ({r.get("id") for r in _records(d, task)} for d in (baseline, candidate))
+        if base_ids != cand_ids:
+            out.append(f"{task}: sample ids differ (baseline {len(base_ids)}, candidate {len(cand_ids)}, "
+                       f"{len(base_ids & cand_ids)} shared)")
+    return out
+
+
+def _names(tasks: dict) -> str:
+    return ", ".join(sorted(tasks)) or "none"
+
+
+def _protocol(config: dict, task: str) -> Any:
+    """A task's recorded config without the keys that only change speed or output paths."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in NOT_PROTOCOL}
+        return value
+
+    return strip((config.get("tasks") or {}).get(task))
+
+
+def _changed_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted paths at which two JSON values differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [path for k in sorted(set(a) | set(b), key=str)
+                for path in _changed_keys(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".") or "config"]
 
 
 def format_table(rows: list[Comparison], alpha: float) -> str:

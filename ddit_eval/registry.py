@@ -101,6 +101,20 @@ class _TaskRegistry(Registry):
 TASKS = _TaskRegistry()
 register_task = TASKS.register
 
+# Names usable in --tasks for several tasks at once.
+GROUPS = {
+    "understanding": ("coco-caption", "vqav2", "vizwiz", "okvqa", "mme", "gqa", "pope"),  # the paper's table
+    "shapes": ("shapes-vqa", "shapes-caption", "shapes-pope", "shapes-mme", "shapes-geneval"),
+}
+
+
+def expand_task_names(names: list[str]) -> list[str]:
+    """Group names become their tasks, in order, each task once."""
+    out: list[str] = []
+    for name in names:
+        out.extend(GROUPS.get(name, (name,)))
+    return list(dict.fromkeys(out))
+
 
 def include_path(directory: str | Path) -> list[str]:
     """Import every `*.py` in `directory` so its `@register_task` classes register.

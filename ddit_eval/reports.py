@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .results import load_results, write_text_atomic  # noqa: E402
@@ -17,17 +18,25 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
 
 
+def _heading(results: dict) -> list[str]:
+    """Title and provenance line: a model run, or predictions scored without a model (`score`)."""
+    cfg, ver = results.get("config", {}), results.get("versions", {})
+    built = f"ddit_eval {ver.get('ddit_eval')}, commit {ver.get('git_commit')}"
+    if "model" not in cfg and "predictions" in cfg:
+        return [f"# ddit-eval score: {cfg['predictions']}", "", f"predictions scored without a model, {built}"]
+    return [f"# ddit-eval run: {cfg.get('model', '?')}", "",
+            f"seed {cfg.get('seed')}, limit {cfg.get('limit')}, device {cfg.get('device')}, dtype {cfg.get('dtype')}, {built}"]
+
+
 def run_report(results: dict, plots: dict[str, list[str]]) -> str:
     """Markdown for one run: every metric of every task, the headline in bold."""
-    cfg = results.get("config", {})
-    lines = [f"# ddit-eval run: {cfg.get('model', '?')}", "",
-             f"seed {cfg.get('seed')}, limit {cfg.get('limit')}, device {cfg.get('device')}, dtype {cfg.get('dtype')}, "
-             f"ddit_eval {results.get('versions', {}).get('ddit_eval')}, commit {results.get('versions', {}).get('git_commit')}", "",
-             "| task | metric | value | n | errors |", "|---|---|---|---|---|"]
+    lines = [*_heading(results), "", "| task | metric | value | n | errors |", "|---|---|---|---|---|"]
     for name, task in results["tasks"].items():
         for metric, value in task["metrics"].items():
             shown = f"**{_fmt(value)}**" if metric == task["primary"] else _fmt(value)
             lines.append(f"| {name} | {metric} | {shown} | {task['n']} | {task['errors']} |")
+        if not task["metrics"]:  # nothing scored: the row still says so, with its error count
+            lines.append(f"| {name} | {task['primary']} | no sample scored | {task['n']} | {task['errors']} |")
     notes = [(name, note) for name, task in results["tasks"].items() for note in task.get("notes", [])]
     if notes:
         lines += ["", "## Notes", *[f"- {name}: {note}" for name, note in notes]]
@@ -68,10 +77,37 @@ def write_run_report(run_dir: Path, results: dict, task_plots: dict[str, list[st
 # ----------------------------------------------------------------------------- across runs
 
 
+MAX_PLOT_WIDTH_IN = 12.0  # 1,200 px at the plots' 100 dpi, however many runs and metrics
+PLOT_DPI = 100
+
+
+def readable_runs(run_dirs: list[str]) -> tuple[list[str], list[str]]:
+    """The folders that hold a results.json, and a warning for each one skipped.
+
+    `report runs/*` must not fail on a run that is still going or never got going.
+    """
+    kept, warnings = [], []
+    for run_dir in run_dirs:
+        if (Path(run_dir) / "results.json").is_file():
+            kept.append(run_dir)
+        else:
+            warnings.append(f"skipping {str(run_dir)!r}: not a run folder (no results.json)")
+    return kept, warnings
+
+
+def _run_names(run_dirs: list[str]) -> list[str]:
+    """Row labels: folder names, or the path given when two runs share a name."""
+    names: list[str] = []
+    for run_dir in run_dirs:
+        name = Path(run_dir).resolve().name
+        names.append(name if name not in names else str(run_dir))
+    return names
+
+
 def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
     """Rows: runs (folder names); columns: task/metric; primary metrics first."""
     rows, columns = {}, []
-    for run_dir in run_dirs:
+    for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
         results = load_results(run_dir)
         row = {}
         for task, summary in results["tasks"].items():
@@ -82,28 +118,72 @@ def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
                     row[key] = summary["metrics"][metric]
                     if key not in columns:
                         columns.append(key)
-        name = Path(run_dir).resolve().name
-        rows[name if name not in rows else str(run_dir)] = row
+        rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
-def write_comparison(table: pd.DataFrame, stem: Path) -> list[Path]:
+def run_facts(run_dirs: list[str]) -> pd.DataFrame:
+    """Per run: scored samples, --limit and sample errors, and a flag when its numbers are not full-set ones."""
+    rows = {}
+    for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
+        results = load_results(run_dir)
+        tasks = list(results["tasks"].values())
+        n, errors = sum(t.get("n", 0) for t in tasks), sum(t.get("errors", 0) for t in tasks)
+        limit = results.get("config", {}).get("limit")
+        empty = sum(t.get("n", 0) == 0 for t in tasks)
+        rows[name] = {"n": n, "limit": "" if limit is None else str(limit), "errors": errors,
+                      "flag": "; ".join(_flags(limit, errors, empty))}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["n", "limit", "errors", "flag"])
+
+
+def _flags(limit, errors: int, empty: int) -> list[str]:
+    """Why a row's numbers are not comparable full-set numbers."""
+    flags = [f"--limit {limit}: first samples only"] if limit is not None else []
+    flags += [f"{errors} sample errors"] if errors else []
+    return flags + ([f"{empty} tasks with no sample scored"] if empty else [])
+
+
+def markdown_table(table: pd.DataFrame, facts: pd.DataFrame | None = None) -> str:
+    """The metrics with each run's n, limit, errors and flag beside them (the CSV keeps metrics only)."""
+    shown = table if facts is None else table.join(facts)
+    return shown.rename_axis("run").to_markdown(floatfmt=".4g")
+
+
+def write_comparison(table: pd.DataFrame, stem: Path, facts: pd.DataFrame | None = None) -> list[Path]:
     """Markdown, CSV and LaTeX tables plus one bar plot per task, all named from `stem`."""
     if stem.suffix in (".md", ".csv", ".tex"):  # `--output table.md` means the stem `table`
         stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
-    written[0].write_text(table.to_markdown(floatfmt=".4g") + "\n")
+    written[0].write_text(markdown_table(table, facts) + "\n")
     table.to_csv(written[1], index_label="run")
-    written[2].write_text(table.to_latex(float_format="%.4g", na_rep="--"))
+    written[2].write_text((table if facts is None else table.join(facts)).to_latex(float_format="%.4g", na_rep="--"))
     for task in dict.fromkeys(c.split("/")[0] for c in table.columns):
         cols = [c for c in table.columns if c.startswith(task + "/")]
-        ax = table[cols].rename(columns=lambda c: c.split("/", 1)[1]).plot.bar(figsize=(max(4, 1.2 * len(cols) * len(table)), 3.2), rot=0)
-        ax.set_title(task)
-        ax.legend(fontsize=7)
+        fig = task_figure(table[cols].rename(columns=lambda c: c.split("/", 1)[1]), task)
         path = stem.parent / f"{stem.name}-{task}.png"
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=100)
-        plt.close(ax.figure)
+        fig.savefig(path, dpi=PLOT_DPI)
+        plt.close(fig)
         written.append(path)
     return written
+
+
+def series_colours(n: int) -> list:
+    """`n` distinct colours: the qualitative palettes while they last, then evenly spaced hues."""
+    if n <= 10:
+        return [matplotlib.colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [matplotlib.colormaps["tab20"](i) for i in range(n)]
+    return [matplotlib.colormaps["turbo"](x) for x in np.linspace(0.0, 1.0, n)]
+
+
+def task_figure(frame: pd.DataFrame, title: str):
+    """Grouped bars (one group per run, one colour per metric), never wider than MAX_PLOT_WIDTH_IN."""
+    cols = len(frame.columns)
+    width = min(MAX_PLOT_WIDTH_IN, max(4.0, 0.5 * cols * len(frame) + 2.5))
+    ax = frame.plot.bar(figsize=(width, 3.6), rot=30 if len(frame) > 3 else 0, color=series_colours(cols), legend=False)
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=7, ncol=max(1, -(-cols // 12)), loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.figure.tight_layout()
+    return ax.figure

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .api import GENERATE_IMAGES, Evaluation, Model, Sample, Task
+from .prefetch import prefetched_batches
 from .progress import Progress
 from .results import SampleLog
 from .seeding import sample_seed
@@ -29,6 +30,7 @@ class RunOptions:
     seed: int = 0
     max_errors: int | None = None
     retry_errors: bool = False
+    loader_workers: int = 4  # threads that open and decode images ahead of the model (0: in the model's thread)
 
 
 class RunAborted(Exception):
@@ -80,15 +82,19 @@ class TaskRunner:
         pending = [s for s in samples if s.id not in done]
 
         start = time.monotonic()
+        self.model_s = 0.0
         progress = Progress(len(samples), task.name, initial=len(samples) - len(pending))
+        built = prefetched_batches(pending, lambda sample: self._build(task, sample), self.options.batch_size,
+                                   self.options.loader_workers)
         try:
-            for i in range(0, len(pending), self.options.batch_size):
-                records = self._run_batch(task, pending[i : i + self.options.batch_size])
+            for batch in built:
+                records = self._run_batch(task, batch)
                 log.append(records)
                 done.update((r["id"], r) for r in records)
                 progress.update(len(records))
                 self._check_errors(sum("error" in r for r in records))
         finally:
+            built.close()
             progress.close()
         compute_s = time.monotonic() - start
 
@@ -99,6 +105,7 @@ class TaskRunner:
             "compute_s": round(compute_s, 3),
             "computed_samples": len(pending),
             "samples_per_s": round(len(pending) / compute_s, 3) if compute_s > 0 and pending else None,
+            "model_s": round(self.model_s, 3),  # inside model calls; compute_s - model_s is the harness's share
             "score_s": round(time.monotonic() - start, 3),
         }
         return summary
@@ -109,21 +116,28 @@ class TaskRunner:
         if limit is not None and self.errors_seen > limit:
             raise RunAborted(f"{self.errors_seen} sample errors exceed --max-errors {limit}; results so far are saved")
 
-    def _run_batch(self, task: Task, batch: Sequence[Sample]) -> list[dict]:
-        records: dict[str, dict] = {}
-        pending = []
-        for sample in batch:
-            seed = sample_seed(self.options.seed, task.name, sample.id)
-            records[sample.id] = {"id": sample.id, "seed": seed, **task.describe_sample(sample)}
-            try:
-                request = task.build_request(sample, seed)
-            except Exception as exc:  # a bad input (corrupt image) fails its sample only
-                records[sample.id].update(_error(exc))
-                continue
-            pending.append((sample, request))
-            if getattr(request, "prompt", None) is not None:  # the text the model saw, after the task's template
-                records[sample.id].setdefault("prompt", request.prompt)
+    def _build(self, task: Task, sample: Sample) -> tuple[Sample, dict, Any]:
+        """Loader side (a worker thread): the sample's record and its model request, or None if it failed."""
+        seed = sample_seed(self.options.seed, task.name, sample.id)
+        record = {"id": sample.id, "seed": seed, **task.describe_sample(sample)}
+        try:
+            request = task.build_request(sample, seed)
+            prepare = getattr(self.model, "prepare", None)
+            if prepare is not None:
+                request = prepare(request)
+        except Exception as exc:  # a bad input (corrupt image) fails its sample only
+            record.update(_error(exc))
+            return sample, record, None
+        if getattr(request, "prompt", None) is not None:  # the text the model saw, after the task's template
+            record.setdefault("prompt", request.prompt)
+        return sample, record, request
+
+    def _run_batch(self, task: Task, batch: Sequence[tuple[Sample, dict, Any]]) -> list[dict]:
+        records = {sample.id: record for sample, record, _ in batch}
+        pending = [(sample, request) for sample, _, request in batch if request is not None]
+        start = time.monotonic()
         outputs = self._call_model(task.request_kind, [req for _, req in pending])
+        self.model_s += time.monotonic() - start
         for (sample, _), output in zip(pending, outputs):
             if isinstance(output, BaseException):
                 records[sample.id].update(output.args[0] if isinstance(output, _RowError) else _error(output))
@@ -131,7 +145,7 @@ class TaskRunner:
                 records[sample.id]["prediction"] = self._save_images(task, sample, output)
             else:
                 records[sample.id]["prediction"] = output
-        return [records[s.id] for s in batch]
+        return [records[sample.id] for sample, _, _ in batch]
 
     def _call_model(self, kind: str, requests: list) -> list:
         """One batched call; if it raises, retry row by row so only the failing rows fail."""
@@ -161,13 +175,19 @@ class TaskRunner:
     def _score(self, task: Task, log: SampleLog, ordered: list[dict]) -> dict[str, Any]:
         ok = [r for r in ordered if "error" not in r]
         scorable = absolute_image_paths(ok, self.samples_dir) if task.request_kind == GENERATE_IMAGES else ok
-        evaluation = task.evaluate(scorable) if ok else Evaluation(metrics={}, per_sample=[], notes=["no sample succeeded"])
+        evaluation = task.evaluate(scorable) if ok else Evaluation(metrics={}, per_sample=[], notes=[])
         if len(evaluation.per_sample) != len(ok):
             raise RuntimeError(f"task {task.name!r} returned {len(evaluation.per_sample)} per-sample scores for {len(ok)} records")
         scores = {r["id"]: s for r, s in zip(ok, evaluation.per_sample)}
         log.rewrite([{**r, "scores": scores[r["id"]]} if r["id"] in scores else r for r in ordered])
         errors = [r for r in ordered if "error" in r]
         notes = list(evaluation.notes)
+        if errors:  # the metrics cover the scored samples only; say how many that is
+            first = str(errors[0]["error"]).strip().splitlines()[0]
+            notes.append(f"scored {len(ok)} of {len(ordered)} samples; {len(errors)} failed" if ok
+                         else f"no sample scored: all {len(ordered)} failed, e.g. {first}")
+        elif not ok:
+            notes.append("no sample scored: the task selected no samples")
         if self.options.limit is not None:
             notes.append(f"scored the first {len(ordered)} samples only (--limit {self.options.limit})")
         return {

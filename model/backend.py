@@ -69,6 +69,11 @@ def padded_call(transformer, min_rows: int = MIN_ROWS):
     return call
 
 
+def _or_default(value, default):
+    """None means "the default"; 0 is a value (and a task's checks reject it), never a silent default."""
+    return default if value is None else value
+
+
 def image_seed(seed: int, k: int) -> int:
     """Seed of image k of a request: a fixed mix of (seed, k), independent of the batch."""
     return (seed * 1_000_003 + k * 7_919 + 12_345) % (2**63 - 1)
@@ -137,17 +142,31 @@ class DDiTModel:
         """
         out = []
         for image in images:
-            image = image.convert("RGB")
-            w, h = image.size
-            long = int(resolution * max(w, h) / min(w, h))
-            size = (resolution, long) if w <= h else (long, resolution)
-            if size != (w, h):
-                image = image.resize(size, Image.BICUBIC)
-            top, left = int(round((image.height - resolution) / 2.0)), int(round((image.width - resolution) / 2.0))
-            image = image.crop((left, top, left + resolution, top + resolution))
+            image = self.resize_and_crop(image, resolution)
             array = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(255)
             out.append(array.sub(0.5).div(0.5))
         return torch.stack(out)
+
+    @staticmethod
+    def resize_and_crop(image: Image.Image, resolution: int) -> Image.Image:
+        """The PIL half of `preprocess`; an image it returns passes through it again unchanged."""
+        image = image.convert("RGB")
+        w, h = image.size
+        long = int(resolution * max(w, h) / min(w, h))
+        size = (resolution, long) if w <= h else (long, resolution)
+        if size != (w, h):
+            image = image.resize(size, Image.BICUBIC)
+        top, left = int(round((image.height - resolution) / 2.0)), int(round((image.width - resolution) / 2.0))
+        if (left, top, image.width, image.height) != (0, 0, resolution, resolution):
+            image = image.crop((left, top, left + resolution, top + resolution))
+        return image
+
+    def prepare(self, request):
+        """Resize and crop a request's image ahead of time (the runner's loader threads call this)."""
+        image = getattr(request, "image", None)
+        if image is None:
+            return request
+        return dataclasses.replace(request, image=self.resize_and_crop(image, self.defaults.resolution))
 
     def encode_images(self, pixels: torch.Tensor, generators: Optional[Sequence[torch.Generator]] = None) -> torch.Tensor:
         """VAE latents (scaled, shifted) of (B, 3, R, R) pixels in [-1, 1].
@@ -189,8 +208,8 @@ class DDiTModel:
 
     def _image_settings(self, r: ImageRequest) -> ImageSampling:
         d = self.defaults
-        return ImageSampling(steps=r.steps or d.t2i_steps, guidance=d.guidance if r.guidance is None else r.guidance,
-                             resolution=r.resolution or d.resolution)
+        return ImageSampling(steps=_or_default(r.steps, d.t2i_steps), guidance=_or_default(r.guidance, d.guidance),
+                             resolution=_or_default(r.resolution, d.resolution))
 
     def _generate_chunk(self, requests: list[ImageRequest], ks: list[int], settings: ImageSampling) -> list[Image.Image]:
         length = self.defaults.t2i_text_length
@@ -215,8 +234,8 @@ class DDiTModel:
     # ------------------------------------------------------------------ image to text
     @torch.inference_mode()
     def caption(self, requests: Sequence[CaptionRequest]) -> list[str]:
-        jobs = [([], r.length or self.text_length, r) for r in requests]
-        tokens = self._infill(jobs, [r.steps or self.defaults.caption_steps for r in requests])
+        jobs = [([], _or_default(r.length, self.text_length), r) for r in requests]
+        tokens = self._infill(jobs, [_or_default(r.steps, self.defaults.caption_steps) for r in requests])
         eos = self.tokenizer.eos_token
         return [self.tokenizer.decode(t, skip_special_tokens=False).replace(eos, "").strip() for t in tokens]
 
@@ -227,7 +246,7 @@ class DDiTModel:
         for p, r in zip(prompts, requests):
             total = self.text_length if r.answer_length is None else min(self.text_length, len(p) + r.answer_length)
             jobs.append((p, total, r))
-        tokens = self._infill(jobs, [r.steps or self.defaults.answer_steps for r in requests])
+        tokens = self._infill(jobs, [_or_default(r.steps, self.defaults.answer_steps) for r in requests])
         answers = []
         for (p, _, _), t in zip(jobs, tokens):
             after = t[len(p):]

@@ -9,6 +9,7 @@ Every size is read from the checkpoint's configs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -139,7 +140,8 @@ def load_components(path: Path, device: torch.device, dtype: torch.dtype) -> dic
     parts = {}
     for name, load in loaders.items():
         try:
-            parts[name] = load(path / name)
+            with quiet_progress_bars():
+                parts[name] = load(path / name)
         except Exception as exc:  # noqa: BLE001 - any failure becomes one line naming the component
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise UsageError(f"model {str(path)!r}: component {name!r} could not be loaded "
@@ -148,6 +150,23 @@ def load_components(path: Path, device: torch.device, dtype: torch.dtype) -> dic
     for name in ("transformer", "vae", "text_encoder"):
         parts[name].to(device).eval().requires_grad_(False)
     return parts
+
+
+@contextlib.contextmanager
+def quiet_progress_bars():
+    """No "Loading weights" bars from transformers/diffusers while we load; their previous state comes back after."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    libraries = [(lib, lib.is_progress_bar_enabled()) for lib in (transformers_logging, diffusers_logging)]
+    for lib, _ in libraries:
+        lib.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for lib, enabled in libraries:
+            if enabled:
+                lib.enable_progress_bar()
 
 
 def _check_vocab(path: Path, transformer, text_encoder, tokenizer) -> None:

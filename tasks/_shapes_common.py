@@ -13,10 +13,13 @@ from typing import Sequence
 import numpy as np
 
 from ddit_eval.api import AnswerRequest, Evaluation, Sample, Task
+from ddit_eval.settings import integer, optional_int, template
 from ddit_eval.shapes import WORLD_VERSION
 
 VQA_TEMPLATE = "Q: {question} Answer the question using a single word or phrase. A: "
 ANSWER_SETTINGS = {"seed": 0, "resolution": 64, "steps": None, "answer_length": None, "prompt_template": VQA_TEMPLATE}
+ANSWER_CHECKS = {"seed": integer(), "resolution": integer(8), "steps": optional_int(1), "answer_length": optional_int(1, 128),
+                 "prompt_template": template("question")}
 
 
 def sample_rng(seed: int, index: int, salt: int) -> np.random.Generator:
@@ -40,6 +43,8 @@ class ShapesData:
 
 class ShapesAnswerTask(ShapesData, Task):
     """An image + question task: D-DiT's VQA prompt template over a rendered scene."""
+
+    setting_checks = ANSWER_CHECKS
 
     def __init__(self, **settings) -> None:
         super().__init__(**settings)

@@ -10,6 +10,7 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import CAPTION, CaptionRequest, Evaluation, Sample, Task
 from ddit_eval.registry import register_task
+from ddit_eval.settings import integer, optional_int
 
 from ._shapes_common import ShapesAnswerTask, render_doc
 
@@ -21,6 +22,8 @@ class ShapesCaption(ShapesAnswerTask):
     primary_metric = "CIDEr"
     request_kind = CAPTION
     default_settings = {"seed": 0, "resolution": 64, "steps": None, "caption_length": None, "num_images": 100}
+    setting_checks = {"seed": integer(), "resolution": integer(8), "steps": optional_int(1),
+                      "caption_length": optional_int(1, 128), "num_images": integer(1)}
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import captions, iter_scenes
@@ -44,6 +47,12 @@ class ShapesCaption(ShapesAnswerTask):
             notes.append(f"captioning metrics on {len(records)} of {self.settings['num_images']} images: CIDEr's "
                          "document frequencies come from the evaluated set, so subset scores differ from full-set ones")
         return Evaluation(metrics, metric.per_sample(), notes)
+
+    def preflight(self) -> None:
+        """Scoring needs Java: say so before any caption is generated, not after."""
+        from ddit_eval.metrics.captioning import require_java
+
+        require_java()
 
     def config(self) -> dict:
         from ddit_eval.metrics.captioning import CaptionMetrics

@@ -7,6 +7,7 @@ from typing import Iterator, Sequence
 
 from ddit_eval.api import GENERATE_IMAGES, Evaluation, ImageRequest, Sample, Task
 from ddit_eval.registry import register_task
+from ddit_eval.settings import integer, number, optional_int
 
 from ._shapes_common import ShapesData, bar_chart
 
@@ -19,6 +20,8 @@ class ShapesGenEval(ShapesData, Task):
     request_kind = GENERATE_IMAGES
     default_settings = {"seed": 0, "prompts_per_tag": 10, "images_per_prompt": 4, "resolution": None, "steps": None,
                         "guidance": None, "results_jsonl": ""}
+    setting_checks = {"seed": integer(), "prompts_per_tag": integer(1), "images_per_prompt": integer(1),
+                      "resolution": optional_int(8), "steps": optional_int(1), "guidance": number(0, allow_none=True)}
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import geneval_metadata
@@ -47,6 +50,26 @@ class ShapesGenEval(ShapesData, Task):
             write_results_jsonl(metric.rows, self.settings["results_jsonl"])
         notes = ["GenEval rules with the analytic shape detector and mean-color classifier (not Mask2Former/CLIP)"]
         return Evaluation(metric.compute(), metric.per_sample(), notes)
+
+    def aggregate(self, records: Sequence[dict]) -> dict[str, float] | None:
+        """GenEval's summary from the stored per-prompt `correct_images`, never re-running the detector.
+
+        A tag's accuracy is over images, so each prompt weighs by its number of images.
+        """
+        from ddit_eval.metrics.geneval import _tag_order
+
+        by_tag: dict[str, list[float]] = {}  # tag -> [correct images, images]
+        for r in records:
+            counts = by_tag.setdefault(r["tag"], [0.0, 0.0])
+            counts[0] += r["scores"]["correct_images"] * len(r["prediction"])
+            counts[1] += len(r["prediction"])
+        if not by_tag:
+            return None
+        out = {tag: c / n for tag, (c, n) in sorted(by_tag.items(), key=lambda kv: _tag_order(kv[0]))}
+        out["overall"] = sum(out.values()) / len(out)
+        out["correct_images"] = sum(c for c, _ in by_tag.values()) / sum(n for _, n in by_tag.values())
+        out["correct_prompts"] = sum(r["scores"]["correct_images"] > 0 for r in records) / len(records)
+        return out
 
     def config(self) -> dict:
         from ddit_eval.metrics.geneval import GenEvalScore

@@ -12,7 +12,9 @@ from typing import Iterator, Sequence
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
 
-from ._shapes_common import ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
+from ddit_eval.settings import integer
+
+from ._shapes_common import ANSWER_CHECKS, ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
 
 CATEGORIES = ("existence", "count", "position", "color")
 SUFFIX = " Please answer yes or no."
@@ -24,7 +26,8 @@ class ShapesMME(ShapesAnswerTask):
     description = "MME on synthetic shape scenes: 2 yes/no questions per image, acc + acc+ per category"
     primary_metric = "perception"
     request_kind = ANSWER
-    default_settings = {**ANSWER_SETTINGS, "num_images": 48, "parse_rule": "ddit", "drop_yes_no_suffix": True}
+    default_settings = {**ANSWER_SETTINGS, "num_images": 48, "parse_rule": "mme", "drop_yes_no_suffix": True}
+    setting_checks = {**ANSWER_CHECKS, "num_images": integer(1)}
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import has_left_right_pair, iter_scenes, mme_questions
@@ -58,6 +61,14 @@ class ShapesMME(ShapesAnswerTask):
         n = int(metrics["perception_categories_scored"])
         notes = [f"perception sums {n} of MME's 10 perception categories (max {200 * n}, not 2000)"]
         return Evaluation(metrics, metric.per_sample(), notes)
+
+    def group_of(self, record: dict) -> str:
+        """The image: acc+ pairs its questions, so the gate's bootstrap must draw them together."""
+        return record["question_id"]
+
+    def aggregate(self, records: Sequence[dict]) -> dict[str, float] | None:
+        """Perception and the category scores, re-parsed from the stored answers (cheap, no model)."""
+        return self.evaluate(records).metrics if records else None
 
     def protocol(self) -> dict:
         from ddit_eval.metrics.base import choose

@@ -12,7 +12,9 @@ from typing import Iterator, Sequence
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
 
-from ._shapes_common import ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
+from ddit_eval.settings import integer
+
+from ._shapes_common import ANSWER_CHECKS, ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
 
 SPLITS = ("random", "popular", "adversarial")
 
@@ -23,7 +25,8 @@ class ShapesPope(ShapesAnswerTask):
     description = "POPE on synthetic shape scenes: 'Is there a red circle in the image?' in 3 splits"
     primary_metric = "accuracy"
     request_kind = ANSWER
-    default_settings = {**ANSWER_SETTINGS, "num_images": 25, "parse_rule": "ddit"}
+    default_settings = {**ANSWER_SETTINGS, "num_images": 25, "parse_rule": "pope"}
+    setting_checks = {**ANSWER_CHECKS, "num_images": integer(1)}
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import generate_scenes, pope_pairs

@@ -13,7 +13,9 @@ from typing import Iterator, Sequence
 from ddit_eval.api import ANSWER, Evaluation, Sample
 from ddit_eval.registry import register_task
 
-from ._shapes_common import ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
+from ddit_eval.settings import integer
+
+from ._shapes_common import ANSWER_CHECKS, ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
 
 QUESTION_TYPES = ("count", "count_kind", "color", "shape", "position", "exists")  # order of vqa_items()
 
@@ -25,6 +27,7 @@ class ShapesVQA(ShapesAnswerTask):
     primary_metric = "accuracy"
     request_kind = ANSWER
     default_settings = {**ANSWER_SETTINGS, "num_questions": 200, "vqa_rule": "official"}
+    setting_checks = {**ANSWER_CHECKS, "num_questions": integer(1)}
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import iter_scenes, vqa_items

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Sequence
 
 from ..errors import UsageError
@@ -37,20 +40,44 @@ _LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 def ptb_tokenize(texts: dict[str, list[str]]) -> dict[str, list[str]]:
     """PTB-tokenize {key: [sentences]}; empty sentences stay empty (the tokenizer would drop their line)."""
-    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
-
     texts = {k: [_LINE_BREAKS.sub(" ", s) for s in v] for k, v in texts.items()}
-    nonempty = {k: [{"caption": s} for s in v if s.strip()] for k, v in texts.items()}
-    nonempty = {k: v for k, v in nonempty.items() if v}
-    tokenized = PTBTokenizer().tokenize(nonempty) if nonempty else {}
-    lines_in, lines_out = (sum(len(v) for v in d.values()) for d in (nonempty, tokenized))
-    if lines_out != lines_in:
-        raise RuntimeError(f"PTB tokenizer (Java) returned {lines_out} lines for {lines_in} captions")
-    out = {}
-    for key, sentences in texts.items():
-        done = iter(tokenized.get(key, []))
-        out[key] = [next(done) if s.strip() else "" for s in sentences]
-    return out
+    nonempty = [s for v in texts.values() for s in v if s.strip()]
+    tokenized = iter(_run_ptb_tokenizer(nonempty) if nonempty else [])
+    return {key: [next(tokenized) if s.strip() else "" for s in sentences] for key, sentences in texts.items()}
+
+
+def _ptb_jar() -> Path:
+    """The Stanford CoreNLP jar pycocoevalcap ships beside its tokenizer module."""
+    import pycocoevalcap.tokenizer.ptbtokenizer as ptb
+
+    return Path(ptb.__file__).resolve().parent / ptb.STANFORD_CORENLP_3_4_1_JAR
+
+
+def _run_ptb_tokenizer(sentences: list[str]) -> list[str]:
+    """pycocoevalcap's PTBTokenizer call, but with its temp file and working folder in a private temp dir.
+
+    Theirs writes beside the jar (site-packages), which fails on a read-only install.
+    Output: one lower-cased, space-joined line per sentence, punctuation tokens dropped.
+    """
+    from pycocoevalcap.tokenizer.ptbtokenizer import PUNCTUATIONS
+
+    folder = tempfile.mkdtemp(prefix="ddit-ptb-")
+    try:
+        source = Path(folder) / "captions.txt"
+        source.write_bytes("\n".join(sentences).encode())
+        cmd = ["java", "-cp", str(_ptb_jar()), "edu.stanford.nlp.process.PTBTokenizer", "-preserveLines", "-lowerCase",
+               source.name]
+        done = subprocess.run(cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if done.returncode != 0:
+        err = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"PTB tokenizer (Java) failed: {err[-1] if err else f'exit status {done.returncode}'}")
+    text = done.stdout.decode()
+    lines = (text[:-1] if text.endswith("\n") else text).split("\n")
+    if len(lines) != len(sentences):
+        raise RuntimeError(f"PTB tokenizer (Java) returned {len(lines)} lines for {len(sentences)} captions")
+    return [" ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS) for line in lines]
 
 
 def _meteor(gts: dict, res: dict) -> tuple[float, list[float]]:

@@ -1,44 +1,88 @@
 """Yes/no benchmarks: POPE (accuracy, precision, recall, F1, yes-ratio) and MME (acc, acc+, scores).
 
-Parse rules (a free-text answer becomes "yes", "no" or "other"):
-- `ddit` (default, the D-DiT evaluation script): keep the text before the first '.',
-  drop commas, split on spaces; any word "No", "not" or "no" means "no", else "yes";
-- `lmms_eval` (alias `lmms_eval_mme`; lmms-eval's MME parser, from Otter): lowercase, strip,
-  drop periods; exact "yes"/"no", or "y"/"n", or "yes"/"no" inside the first 4 characters,
-  else "other";
-- `exact` (alias `lmms_eval_pope`; lmms-eval's POPE): the lowercased, stripped text must be
-  "yes" or "no", else "other".
+Parse rules turn a free-text answer into "yes", "no" or "other"; each is named after
+whose rule it is (checked against the official files):
+- `pope` (PopeMetrics default; RUCAIBox/POPE `evaluate.py`): keep the text before the
+  first '.', drop commas, split on single spaces; any word exactly "No", "not" or "no"
+  means "no", anything else "yes" (so "NO", "no!" and "(no)" read as "yes");
+- `ddit_vqa` (the D-DiT VQA script's POPE branch): first the official VQA answer
+  processing (`vqa.clean_whitespace` then `vqa.normalize_answer`: punctuation, periods,
+  lowercase, number words, articles, contractions), then the `pope` word rule;
+- `mme` (MMEScore default; MME's official `calculation.py`): lowercase only (no strip,
+  periods kept, no y/n shortcut); exactly "yes"/"no", else "yes" if "yes" is in the first
+  4 characters, else "no" if "no" is, else "other";
+- `lmms_eval_mme` (alias `lmms_eval`, the name older results carry; lmms-eval's MME
+  parser): lowercase, strip, drop periods; exact "yes"/"no", or "y"/"n", or "yes"/"no"
+  inside the first 4 characters, else "other";
+- `exact` (alias `lmms_eval_pope`; lmms-eval's POPE): the lowercased, stripped text
+  must be "yes" or "no", else "other".
+There is no rule called `ddit`: that name used to label the `pope` rule.
+
 An "other" answer is wrong, and counts as a negative prediction: on a "yes" question
 it is a false negative (lmms-eval's POPE recall leaves it out of the denominator).
 POPE's yes-ratio counts the PREDICTIONS (the original definition; lmms-eval counts
-the ground truth).  Numbers are percentages (0..100); MME category scores are
+the ground truth); precision with no "yes" predicted is reported as 0 (POPE's script
+divides by zero there).  Numbers are percentages (0..100); MME category scores are
 acc + acc+ (0..200) and perception/cognition sum them over the official lists.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .base import Metric, check_same_length, choose
+from .vqa import clean_whitespace, normalize_answer
 
 PERCEPTION = ("existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark", "artwork", "OCR")
 COGNITION = ("commonsense_reasoning", "numerical_calculation", "text_translation", "code_reasoning")
 
+# POPE's word lists: "no" words as in its evaluate.py; "yes" words only matter for `is_unparsed`.
+_NO_WORDS = frozenset(("No", "not", "no"))
+_YES_WORDS = frozenset(("Yes", "yes"))
 
-def _parse_ddit(text: str) -> str:
-    words = text.split(".")[0].replace(",", "").split(" ")
-    return "no" if any(w in ("No", "not", "no") for w in words) else "yes"
+
+def _pope_words(text: str) -> list[str]:
+    """POPE's preprocessing: first sentence, commas dropped, split on single spaces."""
+    return text.split(".")[0].replace(",", "").split(" ")
 
 
-def _parse_lmms_eval(text: str) -> str:
+def _ddit_vqa_words(text: str) -> list[str]:
+    """The D-DiT script normalises like a VQA answer before POPE's word split."""
+    return _pope_words(normalize_answer(clean_whitespace(text)))
+
+
+def _word_rule(words: list[str]) -> str:
+    """POPE's decision: any no-word wins, and everything else (even nothing) is 'yes'."""
+    return "no" if any(w in _NO_WORDS for w in words) else "yes"
+
+
+def _parse_pope(text: str) -> str:
+    return _word_rule(_pope_words(text))
+
+
+def _parse_ddit_vqa(text: str) -> str:
+    return _word_rule(_ddit_vqa_words(text))
+
+
+def _first_four(text: str) -> str:
+    """The MME family's fallback: look for 'yes', then 'no', in the first 4 characters."""
+    head = text[:4]
+    return "yes" if "yes" in head else "no" if "no" in head else "other"
+
+
+def _parse_mme(text: str) -> str:
+    text = text.lower()
+    return text if text in ("yes", "no") else _first_four(text)
+
+
+def _parse_lmms_eval_mme(text: str) -> str:
     text = text.lower().strip().replace(".", "")
     if text in ("yes", "no"):
         return text
     if len(text) == 1:
         return {"y": "yes", "n": "no"}.get(text, "other")
-    head = text[:4]
-    return "yes" if "yes" in head else "no" if "no" in head else "other"
+    return _first_four(text)
 
 
 def _parse_exact(text: str) -> str:
@@ -46,13 +90,34 @@ def _parse_exact(text: str) -> str:
     return text if text in ("yes", "no") else "other"
 
 
-PARSE_RULES = {"ddit": _parse_ddit, "lmms_eval": _parse_lmms_eval, "exact": _parse_exact,
-               "lmms_eval_mme": _parse_lmms_eval, "lmms_eval_pope": _parse_exact}
+PARSE_RULES: dict[str, Callable[[str], str]] = {
+    "pope": _parse_pope, "ddit_vqa": _parse_ddit_vqa, "mme": _parse_mme,
+    "lmms_eval_mme": _parse_lmms_eval_mme, "exact": _parse_exact,
+    "lmms_eval_pope": _parse_exact, "lmms_eval": _parse_lmms_eval_mme}
+
+# Rules that never answer "other": for them "unparsed" means the default "yes" was taken.
+_WORD_RULES: dict[str, Callable[[str], list[str]]] = {"pope": _pope_words, "ddit_vqa": _ddit_vqa_words}
 
 
-def parse_yes_no(text: str, rule: str = "ddit") -> str:
-    """'yes', 'no' or 'other' (only the lmms-eval rules produce 'other')."""
+def parse_yes_no(text: str, rule: str = "pope") -> str:
+    """'yes', 'no' or 'other' (the `pope` and `ddit_vqa` rules never give 'other')."""
     return PARSE_RULES[choose("yes/no parse rule", rule, PARSE_RULES)](text)
+
+
+def is_unparsed(text: str, rule: str) -> bool:
+    """True when `text` holds no yes/no decision that `rule` actually read.
+
+    For the rules that can say "other" (mme, lmms_eval_mme, exact and aliases) that is
+    exactly a parse of "other".  `pope` and `ddit_vqa` never say "other": they default
+    to "yes", so for them an answer is unparsed when its words, after that rule's own
+    preprocessing, contain neither a yes-word ("yes"/"Yes") nor a no-word ("No", "not",
+    "no") -- e.g. "", "y", "noted", "NO" under `pope`.  Counting these shows how much of
+    a POPE score comes from the default rather than from the model.
+    """
+    words_of = _WORD_RULES.get(choose("yes/no parse rule", rule, PARSE_RULES))
+    if words_of is None:
+        return PARSE_RULES[rule](text) == "other"
+    return not any(w in _YES_WORDS or w in _NO_WORDS for w in words_of(text))
 
 
 def _gold(answer: str) -> str:
@@ -63,7 +128,11 @@ def _gold(answer: str) -> str:
 
 
 def binary_scores(parsed: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
-    """Accuracy, precision, recall, F1 with "yes" positive, and the predictions' yes-ratio (all in %)."""
+    """Accuracy, precision, recall, F1 with "yes" positive, and the predictions' yes-ratio (all in %).
+
+    A ratio with an empty denominator (no "yes" predicted, no "yes" question) is 0, not
+    an error: an all-"no" model is a real outcome that POPE's own script crashes on.
+    """
     tp = sum(p == "yes" and g == "yes" for p, g in zip(parsed, gold))
     fp = sum(p == "yes" and g == "no" for p, g in zip(parsed, gold))
     fn = sum(p != "yes" and g == "yes" for p, g in zip(parsed, gold))
@@ -77,11 +146,11 @@ def binary_scores(parsed: Sequence[str], gold: Sequence[str]) -> dict[str, float
 
 
 class PopeMetrics(Metric):
-    """POPE per split (random/popular/adversarial) and over all questions."""
+    """POPE per split (random/popular/adversarial) and over all questions; default rule: POPE's own."""
 
     higher_is_better = True
 
-    def __init__(self, parse_rule: str = "ddit") -> None:
+    def __init__(self, parse_rule: str = "pope") -> None:
         super().__init__()
         self.parse_rule = choose("yes/no parse rule", parse_rule, PARSE_RULES)
         self.add_state("parsed", [])
@@ -114,13 +183,14 @@ class PopeMetrics(Metric):
 class MMEScore(Metric):
     """MME: per category acc and acc+ (all questions of an image right), score = acc + acc+.
 
-    `perception` and `cognition` sum the category scores over the official lists
-    (categories absent from the data add nothing; `categories_scored` says how many were there).
+    The default parse rule is MME's own `calculation.py` (`mme`).  `perception` and
+    `cognition` sum the category scores over the official lists (categories absent
+    from the data add nothing; `categories_scored` says how many were there).
     """
 
     higher_is_better = True
 
-    def __init__(self, parse_rule: str = "ddit") -> None:
+    def __init__(self, parse_rule: str = "mme") -> None:
         super().__init__()
         self.parse_rule = choose("yes/no parse rule", parse_rule, PARSE_RULES)
         self.add_state("correct", [])

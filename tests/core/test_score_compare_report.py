@@ -74,8 +74,11 @@ def test_compare_passes_noise_level_differences(cli, runs):
     base = json.loads((runs / "base/results.json").read_text())["tasks"]["toy-colors"]["metrics"]["accuracy"]
     noise = json.loads((runs / "noise/results.json").read_text())["tasks"]["toy-colors"]["metrics"]["accuracy"]
     assert base != noise  # the runs do differ, by noise
-    code, out, _ = cli("compare", runs / "base", runs / "noise")
+    # the noise comes from another run seed, which the gate now refuses unless told (issue 16)
+    code, out, _ = cli("compare", runs / "base", runs / "noise", "--allow-mismatch")
     assert code == 0 and "FAIL" not in out
+    code, _, err = cli("compare", runs / "base", runs / "noise")
+    assert code == 1 and "seed differs (baseline 0, candidate 1)" in err
 
 
 def test_compare_fails_when_the_candidate_errors_on_samples_the_baseline_scored(cli, runs, tmp_path):

@@ -115,3 +115,39 @@ def test_meteor_failure_is_raised_and_releases_the_scorer(monkeypatch):
     if held:  # release it here, or this test itself would hang at garbage collection instead of failing
         seen[0].lock.release()
     assert not held
+
+
+TRICKY = ["A man's hat, (red)!", "Don't go -- it's the U.S.A. e-mail...", '"Hi," she said; {braces} [brackets]',
+          "café naïve — 3.5 ¼ `quoted'", "...", "A\tTAB  double  space", "x\x00y", "?!", "can't won't it's 1,000"]
+
+
+@needs_java
+def test_our_tokenizer_call_matches_pycocoevalcaps_output():
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    theirs = PTBTokenizer().tokenize({str(i): [{"caption": c}] for i, c in enumerate(TRICKY)})
+    ours = ptb_tokenize({str(i): [c] for i, c in enumerate(TRICKY)})
+    assert ours == theirs
+    assert ours["0"] == ["a man 's hat -lrb- red -rrb-"] and ours["4"] == [""]  # punctuation dropped as theirs does
+
+
+@needs_java
+def test_tokenizing_writes_nothing_into_the_installed_package(monkeypatch):
+    """pycocoevalcap writes its temp file beside the jar and runs java there: a read-only install breaks."""
+    import subprocess
+
+    jar_folder = captioning._ptb_jar().parent
+    before = sorted(p.name for p in jar_folder.iterdir())
+    real_run, seen = subprocess.run, []
+
+    def spy(cmd, **kwargs):
+        seen.append((list(cmd), kwargs.get("cwd")))
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr(captioning.subprocess, "run", spy)
+    assert ptb_tokenize({"a": ["A red circle."]}) == {"a": ["a red circle"]}
+    (cmd, cwd), = seen
+    assert cmd[:3] == ["java", "-cp", str(captioning._ptb_jar())]
+    assert cmd[3:6] == ["edu.stanford.nlp.process.PTBTokenizer", "-preserveLines", "-lowerCase"]
+    assert not str(cwd).startswith(str(jar_folder)) and not (captioning.Path(cwd)).exists()  # a temp dir, removed
+    assert sorted(p.name for p in jar_folder.iterdir()) == before

@@ -1,31 +1,73 @@
-"""POPE and MME against hand-computed values; the three parse rules on awkward answers."""
+"""POPE and MME against hand-computed values; the five parse rules on awkward answers."""
 
 import pytest
 
 from ddit_eval.errors import UsageError
-from ddit_eval.metrics.yesno import MMEScore, PopeMetrics, parse_yes_no
+from ddit_eval.metrics.yesno import MMEScore, PopeMetrics, is_unparsed, parse_yes_no
 
 
-@pytest.mark.parametrize("text, ddit, lmms, exact", [
-    ("Yes", "yes", "yes", "yes"),
-    ("No", "no", "no", "no"),
-    ("no.", "no", "no", "other"),
-    ("Yes, there is.", "yes", "yes", "other"),
-    ("There is no dog.", "no", "other", "other"),
-    ("It is not.", "no", "other", "other"),
-    ("Yes. No.", "yes", "yes", "other"),  # D-DiT keeps the text before the first '.'
-    ("NO", "yes", "no", "no"),  # D-DiT's word list is case-sensitive: "NO" is not in it
-    ("y", "yes", "yes", "other"),
-    ("", "yes", "other", "other"),
-    ("nothing", "yes", "no", "other"),  # lmms-eval looks for "no" in the first 4 characters
+RULES = ("pope", "ddit_vqa", "mme", "lmms_eval_mme", "exact")
+
+
+# Expected values worked by hand from each official rule:
+# pope     : text before first '.', commas dropped, split(" "); "No"/"not"/"no" word -> no, else yes
+# ddit_vqa : VQA normalisation (punctuation to space/deleted, periods dropped, lowercase) then pope
+# mme      : lowercase; exact yes/no, else "yes" in text[:4], else "no" in text[:4], else other
+# lmms_eval_mme: lowercase, strip, drop '.', exact yes/no, y/n, then the first-4-chars test
+# exact    : lowercase + strip must be yes/no
+@pytest.mark.parametrize("text, expected", [
+    ("NO", ("yes", "no", "no", "no", "no")),  # pope's word list is case-sensitive
+    ("no!", ("yes", "no", "no", "no", "other")),  # pope word "no!" != "no"; VQA turns "!" into a space
+    ("(no)", ("yes", "no", "no", "no", "other")),  # "(no)"[:4] contains "no"
+    ("No.", ("no", "no", "no", "no", "other")),  # pope keeps "No" before the '.'
+    ("Yes, there is", ("yes", "yes", "yes", "yes", "other")),
+    ("not sure", ("no", "no", "no", "no", "other")),  # "not" is a pope no-word; "not "[:4] has "no"
+    ("", ("yes", "yes", "other", "other", "other")),  # pope defaults to yes
+    (" yes", ("yes", "yes", "yes", "yes", "yes")),  # mme: " yes" != "yes" but " yes"[:4] contains it
+    ("yes.", ("yes", "yes", "yes", "yes", "other")),  # mme keeps the period: "yes."[:4] has "yes"
+    ("y", ("yes", "yes", "other", "yes", "other")),  # only lmms-eval maps "y"
+    ("noted", ("yes", "yes", "no", "no", "other")),  # first-4-chars trap: "note" contains "no"
+    ("There is no cat", ("no", "no", "other", "other", "other")),  # "ther" has neither
+    ("Yes. No.", ("yes", "no", "yes", "yes", "other")),  # pope cuts at '.'; ddit_vqa drops periods first
 ])
-def test_parse_rules(text, ddit, lmms, exact):
-    assert (parse_yes_no(text, "ddit"), parse_yes_no(text, "lmms_eval"), parse_yes_no(text, "exact")) == (ddit, lmms, exact)
+def test_parse_rules(text, expected):
+    assert tuple(parse_yes_no(text, rule) for rule in RULES) == expected
 
 
-def test_unknown_parse_rule_is_a_usage_error():
-    with pytest.raises(UsageError, match="ddit, lmms_eval, exact"):
+# Unparsed by hand: pope/ddit_vqa words hold no "yes"/"Yes"/"No"/"not"/"no"; others give "other".
+@pytest.mark.parametrize("text, expected", [
+    ("NO", (True, False, False, False, False)),  # pope reads no word it knows, defaults to yes
+    ("(no)", (True, False, False, False, True)),
+    ("Yes, there is", (False, False, False, False, True)),
+    ("", (True, True, True, True, True)),
+    ("y", (True, True, True, False, True)),
+    ("noted", (True, True, False, False, True)),  # mme reads "noted" as "no": parsed (wrongly)
+    ("There is no cat", (False, False, True, True, True)),
+    ("Yes. No.", (False, False, False, False, True)),
+])
+def test_is_unparsed(text, expected):
+    assert tuple(is_unparsed(text, rule) for rule in RULES) == expected
+
+
+def test_unknown_parse_rule_is_a_one_line_usage_error():
+    with pytest.raises(UsageError, match="pope, ddit_vqa, mme, lmms_eval_mme, exact") as err:
         PopeMetrics(parse_rule="loose")
+    assert "\n" not in str(err.value)
+    with pytest.raises(UsageError, match="'ddit'"):  # the old, wrong name is gone
+        parse_yes_no("yes", "ddit")
+    with pytest.raises(UsageError):
+        is_unparsed("yes", "ddit")
+
+
+def test_defaults_are_each_benchmarks_own_rule():
+    assert PopeMetrics().parse_rule == "pope" and MMEScore().parse_rule == "mme"
+    # "NO" is "yes" under POPE's rule: a "no" question answered "NO" counts wrong by default
+    m = PopeMetrics()
+    m.update(["NO"], ["no"])
+    assert m.compute()["accuracy"] == 0
+    m = PopeMetrics(parse_rule="ddit_vqa")
+    m.update(["NO"], ["no"])
+    assert m.compute()["accuracy"] == 100
 
 
 def test_pope_all_yes_predictions():
@@ -104,3 +146,38 @@ def test_mme_scores_all_official_categories():
     m.update(["maybe", "No"], ["Yes", "No"], ["OCR", "OCR"], ["OCR/1.png", "OCR/1.png"])
     out = m.compute()
     assert (out["OCR_acc"], out["OCR_acc_plus"], out["perception"]) == (50, 0, 50)
+
+
+def test_mme_official_rule_on_two_categories():
+    """MME's own parser on 2 categories, 2 images each (4 questions per category).
+
+    existence: img1 ("Yes", "noted") vs (Yes, No) -> right, right ("note" has "no")
+               img2 ("yes.", "y")    vs (Yes, No) -> right, wrong ("y" is other)
+               acc = 3/4 = 75, acc+ = 1/2 = 50, score 125
+    color:     img3 (" no", "Yes")   vs (No, Yes) -> right (" no"[:4] has "no"), right
+               img4 ("", "There is no") vs (No, No) -> other, other: both wrong
+               acc = 2/4 = 50, acc+ = 1/2 = 50, score 100
+    perception = 125 + 100 = 225 over 2 categories; accuracy = 5/8 = 62.5
+    """
+    m = MMEScore()
+    m.update(["Yes", "noted", "yes.", "y", " no", "Yes", "", "There is no"],
+             ["Yes", "No", "Yes", "No", "No", "Yes", "No", "No"],
+             ["existence"] * 4 + ["color"] * 4, ["e1", "e1", "e2", "e2", "c3", "c3", "c4", "c4"])
+    out = m.compute()
+    assert (out["existence_acc"], out["existence_acc_plus"], out["existence_score"]) == (75, 50, 125)
+    assert (out["color_acc"], out["color_acc_plus"], out["color_score"]) == (50, 50, 100)
+    assert out["perception"] == 225 and out["perception_categories_scored"] == 2 and out["accuracy"] == 62.5
+    assert out["cognition"] == 0 and out["cognition_categories_scored"] == 0
+    # lmms-eval's MME parser reads "y" as yes -> existence img2 fully right: acc 100, acc+ 100
+    m = MMEScore(parse_rule="lmms_eval_mme")
+    m.update(["Yes", "noted", "yes.", "n"], ["Yes", "No", "Yes", "No"], ["existence"] * 4, ["e1", "e1", "e2", "e2"])
+    assert m.compute()["existence_score"] == 200
+
+
+def test_pope_precision_is_zero_when_no_yes_is_predicted():
+    """Under POPE's rule, "No." and "not sure" are "no": tp = fp = 0 -> precision 0 (not a ZeroDivisionError)."""
+    m = PopeMetrics()
+    m.update(["No.", "not sure", "no"], ["yes", "no", "no"])
+    out = m.compute()
+    assert out["precision"] == 0 and out["recall"] == 0 and out["f1"] == 0 and out["yes_ratio"] == 0
+    assert out["accuracy"] == pytest.approx(200 / 3)

@@ -1,0 +1,262 @@
+"""Benchmark data from the Hugging Face hub or a local copy, opened lazily with `datasets`.
+
+A `Table` is one split of one config.  Its rows are read column by column from
+memory-mapped Arrow files, and images stay encoded bytes until `image(row)`
+decodes one, so building 214K samples holds no pixels and little memory.
+
+Where the data came from is recorded exactly: for the hub, the resolved commit
+hash (never just "main"); for a local folder, a content fingerprint.  Local
+folders come in the forms researchers hold:
+- what `huggingface-cli download <id> --repo-type dataset --local-dir DIR` writes
+  (parquet under the repo's paths, README with its `configs:` header);
+- a `datasets` `save_to_disk` folder (a DatasetDict, or one folder per config).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
+
+from PIL import Image
+
+from .errors import UsageError
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_ROW_BATCH = 2048  # rows per Arrow read when building samples: memory stays flat over any split
+_FULL_HASH_BYTES = 8 << 20  # files up to this size are hashed whole; larger ones by size + head + tail
+_EDGE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """Which data a task reads: `dataset` is a hub id or a local folder."""
+
+    dataset: str
+    split: str
+    config: Optional[str] = None
+    revision: Optional[str] = None
+
+
+def is_local(dataset: str) -> bool:
+    """Paths start with / . ~ or exist; hub ids are `owner/name`."""
+    return dataset.startswith(("/", ".", "~")) or dataset.count("/") != 1 or Path(dataset).exists()
+
+
+def check_dataset(value: Any) -> None:
+    """A `dataset` setting (a task's setting check): an existing local folder or a hub id (`owner/name`)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a hub id (owner/name) or a local folder")
+    if is_local(value) and not Path(value).expanduser().is_dir():
+        raise ValueError("no such folder (give a hub id like lmms-lab/VQAv2 or an existing local copy)")
+
+
+# ----------------------------------------------------------------------------- provenance
+
+
+def resolve_revision(repo_id: str, revision: Optional[str]) -> Optional[str]:
+    """The commit hash a hub revision points at: asked of the hub, else read from the local hub cache."""
+    if revision and _SHA.match(revision):
+        return revision
+    ref = revision or "main"
+    if not _offline():
+        try:
+            from huggingface_hub import HfApi
+
+            return HfApi().dataset_info(repo_id, revision=ref).sha
+        except Exception:  # no network or no such repo: the cache may still know it
+            pass
+    return _cached_revision(repo_id, ref)
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _cached_revision(repo_id: str, ref: str) -> Optional[str]:
+    from huggingface_hub import constants
+
+    path = Path(constants.HF_HUB_CACHE) / f"datasets--{repo_id.replace('/', '--')}" / "refs" / ref
+    try:
+        sha = path.read_text().strip()
+    except OSError:
+        return None
+    return sha if _SHA.match(sha) else None
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """sha256 over every data file's relative path, size and content.
+
+    Files above 8 MiB contribute their size, first and last MiB (hashing a 20 GB
+    image split whole would take minutes); the method is recorded beside the value.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p.relative_to(folder))):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{size}\0".encode())
+        with open(path, "rb") as f:
+            if size <= _FULL_HASH_BYTES:
+                digest.update(f.read())
+            else:
+                digest.update(f.read(_EDGE_BYTES))
+                f.seek(size - _EDGE_BYTES)
+                digest.update(f.read())
+    return digest.hexdigest()
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+class Table:
+    """One split: lazy rows, images decoded one at a time, and where it came from."""
+
+    def __init__(self, dataset, provenance: dict) -> None:
+        import datasets
+
+        self._images = [name for name, feature in dataset.features.items() if isinstance(feature, datasets.Image)]
+        # images stay {bytes, path} until asked for: listing and building samples decode nothing
+        for name in self._images:
+            dataset = dataset.cast_column(name, datasets.Image(decode=False))
+        self.dataset = dataset
+        self.provenance = {**provenance, "rows": len(dataset)}
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.dataset.column_names)
+
+    def require(self, columns: Sequence[str]) -> None:
+        """Fail in one line when the data lacks a column the task reads (a wrong dataset or config)."""
+        missing = [c for c in columns if c not in self.dataset.column_names]
+        if missing:
+            raise UsageError(f"dataset {self.provenance['id']!r} ({self.provenance.get('config') or 'default'}/"
+                             f"{self.provenance['split']}) has no column {missing[0]!r}; it has {', '.join(self.columns)}")
+
+    def rows(self, columns: Sequence[str]) -> Iterator[dict]:
+        """Every row's `columns` in order, read a batch at a time (no image is decoded)."""
+        part = self.dataset.select_columns(list(columns))
+        for batch in part.iter(batch_size=_ROW_BATCH):
+            for i in range(len(batch[columns[0]])):
+                yield {c: batch[c][i] for c in columns}
+
+    def column(self, name: str) -> list:
+        return list(self.dataset.select_columns([name]).to_dict()[name])
+
+    def image(self, index: int, column: str = "image") -> Image.Image:
+        """Row `index`'s image, decoded to RGB now (PIL opens lazily; we want the work done here)."""
+        value = self.dataset[int(index)][column]
+        if value is None:
+            raise ValueError(f"row {index} has no image")
+        if isinstance(value, dict) and value.get("bytes"):
+            image = Image.open(io.BytesIO(value["bytes"]))
+        else:
+            path = value["path"] if isinstance(value, dict) else value
+            image = Image.open(path)
+        return image.convert("RGB")
+
+
+def open_table(ref: DataRef) -> Table:
+    """Load one split from a local copy or from the hub (at a resolved commit)."""
+    try:
+        check_dataset(ref.dataset)
+    except ValueError as exc:
+        raise UsageError(f"dataset {ref.dataset!r}: {exc}") from None
+    if is_local(ref.dataset):
+        folder = Path(ref.dataset).expanduser().resolve()
+        dataset, layout = _open_local(folder, ref)
+        provenance = {"id": str(folder), "layout": layout, "fingerprint": folder_fingerprint(folder),
+                      "fingerprint_method": "sha256(path, size, content; files > 8 MiB: first + last MiB)"}
+    else:
+        resolved = resolve_revision(ref.dataset, ref.revision)
+        dataset = _load("hub", ref.dataset, ref, revision=resolved or ref.revision)
+        provenance = {"id": ref.dataset, "layout": "hub", "resolved_revision": resolved}
+    return Table(dataset, {**provenance, "config": ref.config, "split": ref.split, "revision": ref.revision})
+
+
+def _open_local(folder: Path, ref: DataRef):
+    """A save_to_disk folder (maybe one per config) or a hub snapshot / plain data-file folder."""
+    for candidate in ([folder / ref.config] if ref.config else []) + [folder]:
+        if (candidate / "dataset_dict.json").is_file() or (candidate / "state.json").is_file():
+            return _load_from_disk(candidate, ref), "save_to_disk"
+    return _load("local", str(folder), ref), "hub snapshot" if (folder / "README.md").is_file() else "data files"
+
+
+def _load_from_disk(folder: Path, ref: DataRef):
+    import datasets
+
+    loaded = datasets.load_from_disk(str(folder))
+    if isinstance(loaded, datasets.DatasetDict):
+        if ref.split not in loaded:
+            raise UsageError(f"dataset folder {str(folder)!r} has no split {ref.split!r}; it has {', '.join(loaded)}")
+        return loaded[ref.split]
+    return loaded
+
+
+def _load(where: str, path: str, ref: DataRef, revision: Optional[str] = None):
+    """`datasets.load_dataset` for one split; its failures become one line naming the data."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(path, name=ref.config, split=ref.split, revision=revision)
+    except (ValueError, FileNotFoundError, ConnectionError, OSError) as exc:
+        what = f"{ref.config + '/' if ref.config else ''}{ref.split}"
+        hint = " (offline: download it first, or pass a local copy with --set dataset=DIR)" if where == "hub" else ""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"cannot load {what} of dataset {path!r}{hint}: {first}") from None
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """A JSON file the user pointed at; unreadable is one line."""
+    try:
+        return json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+class KarpathySplit:
+    """COCO captions as researchers hold them: Karpathy's `dataset_coco.json` plus a COCO images folder.
+
+    `images_dir` is the folder that holds `val2014/` (the split file's `filepath`), or
+    that folder itself.  Images are read from disk, never downloaded.
+    """
+
+    def __init__(self, split_file: str, images_dir: str, split: str) -> None:
+        data = read_json(split_file, "Karpathy split file")
+        try:
+            self.entries = [e for e in data["images"] if e["split"] == split]
+        except (KeyError, TypeError):
+            raise UsageError(f"{split_file!r} is not a Karpathy split file (images[].split)") from None
+        if not self.entries:
+            raise UsageError(f"Karpathy split file {split_file!r} has no image in split {split!r}")
+        self.images_dir = Path(images_dir).expanduser()
+        first = self.entries[0]
+        if not self.image_path(first).is_file():
+            raise UsageError(f"COCO image {first['filename']!r} is not under {str(self.images_dir)!r} "
+                             f"(give the folder that holds {first.get('filepath', 'val2014')}/)")
+        self.provenance = {"id": "karpathy", "layout": "Karpathy split file + COCO images folder",
+                           "split_file": str(Path(split_file).expanduser().resolve()),
+                           "fingerprint": hashlib.sha256(Path(split_file).expanduser().read_bytes()).hexdigest(),
+                           "fingerprint_method": "sha256 of the split file", "images_dir": str(self.images_dir.resolve()),
+                           "split": split, "rows": len(self.entries)}
+
+    def image_path(self, entry: dict) -> Path:
+        nested = self.images_dir / entry.get("filepath", "") / entry["filename"]
+        return nested if nested.is_file() else self.images_dir / entry["filename"]
+
+    def rows(self) -> Iterator[dict]:
+        for e in self.entries:
+            yield {"cocoid": e["cocoid"], "filename": e["filename"], "answer": [s["raw"] for s in e["sentences"]]}
+
+    def image(self, index: int) -> Image.Image:
+        return Image.open(self.image_path(self.entries[index])).convert("RGB")

@@ -1,0 +1,57 @@
+"""Answer health: how many answers are empty or unreadable, with a few examples.
+
+D-DiT's released checkpoint is known for frequent empty answers, and a parse rule
+that defaults to "yes" (POPE's) hides them inside the score.  These two shares make
+that visible next to the score instead of inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+# T5 special tokens: a decode that keeps them can look non-empty while saying nothing.
+_T5_SPECIAL = re.compile(r"</s>|<pad>|<unk>|<extra_id_\d+>")
+
+
+def is_empty_answer(text: str) -> bool:
+    """Empty after strip, once T5 special tokens ("</s>", "<pad>", "<extra_id_12>", ...) are removed."""
+    return not _T5_SPECIAL.sub("", text).strip()
+
+
+def _percent(flags: Sequence[bool]) -> float:
+    return 100.0 * sum(flags) / len(flags) if flags else 0.0
+
+
+def _note(label: str, flags: Sequence[bool], ids: Sequence[str], texts: Sequence[str], examples: int) -> Optional[str]:
+    """One line: count, share and up to `examples` (id, text) pairs; None when there are none."""
+    hits = [i for i, flag in enumerate(flags) if flag]
+    if not hits:
+        return None
+    line = f"{label}: {len(hits)} of {len(flags)} ({_percent(flags):.1f}%)"
+    shown = ", ".join(f"{ids[i]}: {texts[i][:40]!r}" for i in hits[:max(examples, 0)])
+    return f"{line}, e.g. {shown}" if shown else line
+
+
+def answer_health(predictions: Sequence[str], unparsed: Optional[Sequence[bool]] = None, examples: int = 3,
+                  ids: Optional[Sequence[object]] = None) -> tuple[dict[str, float], list[str]]:
+    """(metrics, notes) for a run's answers.
+
+    metrics: `empty_answers` = % of predictions empty (see `is_empty_answer`), and when
+    `unparsed` is given (e.g. from `yesno.is_unparsed`), `unparsed_answers` = % True.
+    notes: one line per kind that occurred, naming up to `examples` answers by id
+    (`ids`, else their position).
+    """
+    n = len(predictions)
+    if unparsed is not None and len(unparsed) != n:
+        raise ValueError(f"answer_health: {n} predictions but {len(unparsed)} unparsed flags")
+    if ids is not None and len(ids) != n:
+        raise ValueError(f"answer_health: {n} predictions but {len(ids)} ids")
+    names = [str(i) for i in (ids if ids is not None else range(n))]
+    empty = [is_empty_answer(p) for p in predictions]
+    metrics = {"empty_answers": _percent(empty)}
+    lines = [_note("empty answers", empty, names, predictions, examples)]
+    if unparsed is not None:
+        metrics["unparsed_answers"] = _percent([bool(u) for u in unparsed])
+        lines.append(_note("unparsed answers", [bool(u) for u in unparsed], names, predictions, examples))
+    return metrics, [line for line in lines if line is not None]

@@ -1,0 +1,16 @@
+"""vqav2: VQAv2 validation (214,354 questions), official VQA accuracy, per answer type."""
+
+from ddit_eval.registry import register_task
+
+from ._hub_common import HubAnswerTask, HubVQATask, also_works, data_settings
+
+
+@register_task
+class VQAv2(HubVQATask):
+    name = "vqav2"
+    description = "VQAv2 validation: official VQA accuracy (x100), per answer type"
+    data_source = also_works("VQAv2") + ", split validation"
+    doc_columns = ("question_id", "image_id", "question", "answers", "answer_type", "question_type", "multiple_choice_answer")
+    group_column = "answer_type"
+    default_settings = {**data_settings("lmms-lab/VQAv2", "validation"), **HubAnswerTask.answer_settings,
+                        "vqa_rule": "official"}

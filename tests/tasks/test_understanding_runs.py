@@ -1,0 +1,120 @@
+"""End to end: `run` and `score` on the real benchmarks' schemas, with the test double and the tiny model."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ddit_eval.cli import main
+from ddit_eval.metrics.vqa import normalize_answer
+from ddit_eval.results import read_jsonl
+
+sys.path.insert(0, str(Path(__file__).parent))
+import benchmark_data  # noqa: E402
+
+DATA = {"vqav2": "VQAv2", "vqav2-testdev": "VQAv2", "vizwiz": "VizWiz-VQA", "vizwiz-test": "VizWiz-VQA",
+        "okvqa": "OK-VQA", "pope": "POPE", "mme": "MME", "gqa": "GQA", "coco2017-caption": "COCO-Caption2017"}
+BENCHMARK_IDS = {"vqav2": ("question_id", "image_id", "answer_type"), "vizwiz": ("question_id", "category"),
+                 "okvqa": ("question_id",), "pope": ("question_id", "category", "image_source"),
+                 "mme": ("question_id", "category"), "gqa": ("id", "imageId"), "coco2017-caption": ("question_id",),
+                 "vqav2-testdev": ("question_id", "image_id"), "vizwiz-test": ("question_id",)}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hub")
+    folders = {name: benchmark_data.make_hub_snapshot(name, root) for name in set(DATA.values())}
+    split_file, images = benchmark_data.make_karpathy(tmp_path_factory.mktemp("karpathy"))
+    sets = [f"{task}.dataset={folders[name]}" for task, name in DATA.items()]
+    sets += [f"coco-caption.karpathy_file={split_file}", f"coco-caption.images_dir={images}"]
+    return {"folders": folders, "sets": sets}
+
+
+@pytest.fixture(autouse=True)
+def private_datasets_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path_factory.getbasetemp() / "datasets-cache"))
+
+
+def run(tmp_path, tasks, data, *extra):
+    out = tmp_path / "run"
+    selected = set(tasks.split(","))
+    sets = [a for s in data["sets"] if s.split(".", 1)[0] in selected for a in ("--set", s)]
+    code = main(["run", "--tasks", tasks, "--output-dir", str(out), *sets, *extra])
+    return code, out
+
+
+@pytest.mark.parametrize("task", sorted(DATA))
+def test_every_task_runs_on_the_double_and_keeps_benchmark_ids(task, data, tmp_path):
+    code, out = run(tmp_path, task, data, "--model", "double:pixel")
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    summary = results["tasks"][task]
+    assert summary["errors"] == 0 and summary["n"] > 0
+    assert 0 <= summary["metrics"]["empty_answers"] <= 100
+    recorded = results["config"]["tasks"][task]
+    assert recorded["dataset"]["layout"] == "hub snapshot" and len(recorded["dataset"]["fingerprint"]) == 64
+    assert recorded["protocol"] == "ddit"
+    lines = read_jsonl(out / "samples" / f"{task}.jsonl")
+    for field in BENCHMARK_IDS[task]:
+        assert all(field in line for line in lines), field
+    assert all("prompt" in line or task.startswith("coco") for line in lines)
+
+
+def test_vqa_scores_sit_between_chance_and_perfect(data, tmp_path):
+    """The double answers each picture's dominant colour, which the fixture makes right for some questions."""
+    code, out = run(tmp_path, "vqav2", data, "--model", "double:pixel")
+    metrics = json.loads((out / "results.json").read_text())["tasks"]["vqav2"]["metrics"]
+    assert 0 < metrics["accuracy"] < 100
+    assert {"accuracy_yes_no", "accuracy_number", "accuracy_other"} & set(metrics)
+
+
+def test_vqav2_testdev_submission_covers_every_test_id(data, tmp_path):
+    code, out = run(tmp_path, "vqav2-testdev", data, "--model", "double:pixel")
+    assert code == 0
+    import datasets
+
+    test_ids = datasets.load_dataset(str(data["folders"]["VQAv2"]), split="test")["question_id"]
+    testdev = {line["question_id"]: line["prediction"] for line in read_jsonl(out / "samples" / "vqav2-testdev.jsonl")}
+    rows = json.loads((out / "vqav2-testdev_submission.json").read_text())
+    assert sorted(r["question_id"] for r in rows) == sorted(test_ids)
+    assert set(testdev) < set(test_ids)
+    assert all(set(r) == {"question_id", "answer"} and isinstance(r["question_id"], int) for r in rows)
+    by_id = {r["question_id"]: r["answer"] for r in rows}
+    assert {p for p in testdev.values()} & {"one", "two", "three"}  # number words, which the server would normalise
+    assert all(by_id[q] == normalize_answer(p) for q, p in testdev.items())  # submitted as the server normalises
+
+
+def test_vizwiz_test_submission_shape(data, tmp_path):
+    code, out = run(tmp_path, "vizwiz-test", data, "--model", "double:pixel")
+    rows = json.loads((out / "vizwiz-test_submission.json").read_text())
+    lines = read_jsonl(out / "samples" / "vizwiz-test.jsonl")
+    assert len(rows) == len(lines) and all(set(r) == {"image", "answer"} and r["image"].endswith(".jpg") for r in rows)
+
+
+def test_score_matches_predictions_by_the_benchmarks_own_ids(data, tmp_path):
+    """Predictions made elsewhere (lmms-eval style: question_id + answer text) are scored without a model."""
+    code, out = run(tmp_path, "pope", data, "--model", "double:pixel")
+    made = read_jsonl(out / "samples" / "pope.jsonl")
+    external = tmp_path / "external.jsonl"
+    external.write_text("".join(json.dumps({"question_id": r["question_id"], "category": r["category"],
+                                            "prediction": r["prediction"]}) + "\n" for r in made))
+    scored = tmp_path / "scored"
+    assert main(["score", "--task", "pope", "--predictions", str(external), "--output-dir", str(scored),
+                 "--set", f"dataset={data['folders']['POPE']}"]) == 0
+    ours = json.loads((out / "results.json").read_text())["tasks"]["pope"]["metrics"]
+    theirs = json.loads((scored / "results.json").read_text())["tasks"]["pope"]["metrics"]
+    assert theirs == ours
+
+
+def test_understanding_group_on_the_tiny_model(data, tmp_path):
+    """The paper's table end to end on the embedded tiny D-DiT (a few samples each)."""
+    tasks = ",".join(["coco-caption", "vqav2", "vizwiz", "okvqa", "mme", "gqa", "pope"])
+    code, out = run(tmp_path, tasks, data, "--limit", "3", "--batch-size", "4")
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["tasks"]) == set(tasks.split(","))
+    for name, summary in results["tasks"].items():
+        assert summary["n"] == 3 and summary["errors"] == 0, name
+        assert "empty_answers" in summary["metrics"]
+    assert results["config"]["tasks"]["vqav2"]["prompt_template"].startswith("Q: {question}")
