@@ -2,6 +2,10 @@
 
 Per image: detections are grouped by class, sorted by score, kept above 0.3
 (0.9 for every class when the prompt's tag is "counting"), at most 16, no NMS.
+As in the official code (mmdet's float32 arrays), scores are compared in float32,
+so a score equal to float32(0.3) is dropped; tied scores come out later-first
+(the official descending order is a reversed ascending argsort); the position
+rule runs in float32 and takes box sizes as absolute values (x1 < x0 allowed).
 Include clause: the top-`count` detections of its class must exist; with a
 color, at least `count` of them must be classified that color; with a position
 (checked only if the clause matched so far), every found object must stand in
@@ -55,33 +59,47 @@ class ColorClassifier(Protocol):
         """One of COLORS per detection."""
 
 
+def score_order(detections: Sequence[Detection]) -> list[Detection]:
+    """Descending float32 score; among equal float32 scores the later detection comes first.
+
+    The official code takes `np.argsort(scores)[::-1]`.  Restated: a stable sort of the
+    REVERSED detection order by negated float32 score (Python's sort is stable).
+    """
+    return sorted(reversed(list(detections)), key=lambda d: -np.float32(d.score))
+
+
 def filter_detections(detections: Sequence[Detection], tag: str) -> dict[str, list[Detection]]:
-    """Per class: sorted by score, kept above the tag's threshold, at most MAX_OBJECTS."""
-    threshold = COUNTING_THRESHOLD if tag == "counting" else THRESHOLD
-    by_class: dict[str, list[Detection]] = defaultdict(list)
-    for det in sorted(detections, key=lambda d: -d.score):
-        if det.score > threshold and len(by_class[det.label]) < MAX_OBJECTS:
-            by_class[det.label].append(det)
-    return dict(by_class)
+    """Per class (first-seen order): sorted by score, kept if float32 score > float32 threshold, at most MAX_OBJECTS."""
+    threshold = np.float32(COUNTING_THRESHOLD if tag == "counting" else THRESHOLD)
+    per_class: dict[str, list[Detection]] = {}
+    for det in detections:
+        per_class.setdefault(det.label, []).append(det)
+    kept: dict[str, list[Detection]] = {}
+    for label, dets in per_class.items():
+        chosen = [d for d in score_order(dets) if np.float32(d.score) > threshold][:MAX_OBJECTS]
+        if chosen:
+            kept[label] = chosen
+    return kept
 
 
 def relative_position(a: Detection, b: Detection) -> set[str]:
-    """Relations of A to B: offset of centers shrunk by 0.1 x summed dims, over the original norm."""
-    box_a, box_b = np.asarray(a.box[:4], float), np.asarray(b.box[:4], float)
-    offset = (box_a[:2] + box_a[2:]) / 2 - (box_b[:2] + box_b[2:]) / 2
-    dims = (box_a[2:] - box_a[:2]) + (box_b[2:] - box_b[:2])
-    shrunk = np.maximum(np.abs(offset) - POSITION_THRESHOLD * dims, 0) * np.sign(offset)
-    if np.all(np.abs(shrunk) < 1e-3):
+    """Relations of A to B: offset of centers shrunk by 0.1 x summed |dims|, over the original norm (float32)."""
+    box_a, box_b = np.asarray(a.box[:4], np.float32), np.asarray(b.box[:4], np.float32)
+    offset = (box_a[:2] + box_a[2:]) / np.float32(2) - (box_b[:2] + box_b[2:]) / np.float32(2)
+    dims = np.abs(box_a[2:] - box_a[:2]) + np.abs(box_b[2:] - box_b[:2])
+    shrunk = np.maximum(np.abs(offset) - np.float32(POSITION_THRESHOLD) * dims, np.float32(0)) * np.sign(offset)
+    if np.all(np.abs(shrunk) < np.float32(1e-3)):
         return set()
     dx, dy = shrunk / np.linalg.norm(offset)
+    cutoff = np.float32(RELATION_CUTOFF)
     relations = set()
-    if dx < -RELATION_CUTOFF:
+    if dx < -cutoff:
         relations.add("left of")
-    if dx > RELATION_CUTOFF:
+    if dx > cutoff:
         relations.add("right of")
-    if dy < -RELATION_CUTOFF:
+    if dy < -cutoff:
         relations.add("above")
-    if dy > RELATION_CUTOFF:
+    if dy > cutoff:
         relations.add("below")
     return relations
 
@@ -169,12 +187,6 @@ def write_results_jsonl(rows: Sequence[dict], path: str) -> None:
     with open(tmp, "w") as f:
         f.writelines(json.dumps(row) + "\n" for row in rows)
     os.replace(tmp, path)
-
-
-def read_metadata(path: str) -> list[dict]:
-    """An `evaluation_metadata.jsonl`-style file: one prompt's metadata per line."""
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 class GenEvalScore(Metric):

@@ -164,3 +164,54 @@ def test_evaluate_image_row_counting_threshold_and_summary(tmp_path):
     assert metric.compute() == pytest.approx({"two_object": 0.0, "counting": 1.0, "overall": 0.5,
                                               "correct_images": 0.75, "correct_prompts": 0.5})
     assert metric.per_sample() == [{"correct_images": 1.0}, {"correct_images": 0.0}]
+
+
+# ----------------------------------------------------------------- official corner cases (float32, ties, |dims|)
+
+
+def test_scores_are_compared_in_float32():
+    """mmdet's scores are float32: float32(0.3) is not > float32(0.3), nor is anything that rounds to it."""
+    import numpy as np
+
+    near = 0.300000005  # > 0.3 in float64, == float32(0.3) in float32
+    assert near > 0.3 and np.float32(near) == np.float32(0.3)
+    dets = [Detection("cat", s, (0, 0, 1, 1)) for s in (float(np.float32(0.3)), near, 0.3, 0.3000001)]
+    assert [d.score for d in filter_detections(dets, "colors")["cat"]] == [0.3000001]
+    counting = [Detection("cat", s, (0, 0, 1, 1)) for s in (0.900000001, float(np.float32(0.9)), 0.9000001)]
+    assert [d.score for d in filter_detections(counting, "counting")["cat"]] == [0.9000001]
+
+
+def test_tied_scores_come_out_later_first():
+    """Official order = argsort(scores)[::-1], i.e. a stable sort of the reversed list by negated score."""
+    a, b, c = (Detection("cat", 0.5, (i, 0, i + 1, 1)) for i in (0, 10, 20))
+    top, d = Detection("cat", 0.8, (30, 0, 31, 1)), Detection("dog", 0.5, (40, 0, 41, 1))
+    assert filter_detections([a, top, b, d, c], "colors") == {"cat": [top, c, b, a], "dog": [d]}
+    # equal in float32 counts as a tie even when the float64 scores differ
+    e, f = Detection("cat", 0.5 + 1e-10, (50, 0, 51, 1)), Detection("cat", 0.5, (60, 0, 61, 1))
+    assert filter_detections([e, f], "colors")["cat"] == [f, e]
+
+
+def test_ties_decide_which_object_a_clause_judges():
+    """count=1 colour clause on two tied circles: the LATER detection is the one classified."""
+    first, later = Detection("circle", 0.7, (0, 0, 10, 10)), Detection("circle", 0.7, (200, 0, 210, 10))
+    meta = {"tag": "colors", "include": [{"class": "circle", "count": 1, "color": "red"}]}
+    objects = filter_detections([first, later], "colors")
+    assert objects["circle"][0] is later
+    assert check_clauses(None, objects, meta, CountingColors())[0] is False  # later is blue (x0 >= 100)
+    assert check_clauses(None, filter_detections([later, first], "colors"), meta, CountingColors())[0] is True
+
+
+def test_position_arithmetic_is_float32():
+    """Offset 4 + 1e-9 is > 4 in float64 ('right of'), but exactly 4 in float32: (4 - 2) / 4 = 0.5, not > 0.5."""
+    assert relative_position(box(54.000000001, 50), box(50, 50)) == set()
+    assert relative_position(box(54.0001, 50), box(50, 50)) == {"right of"}
+
+
+def test_position_uses_absolute_box_sizes():
+    """Inverted boxes (x1 < x0): sizes count as |x1 - x0|, so they shrink the offset as upright boxes do."""
+    inverted = Detection("circle", 1.0, (59, 45, 49, 55))  # center (54, 50), width |-10|
+    assert relative_position(inverted, box(50, 50)) == set()  # like box(54, 50): exactly 0.5
+    wide = Detection("circle", 1.0, (95, 50, 25, 50))  # center (60, 50), width 70, height 0
+    assert relative_position(wide, box(50, 50)) == relative_position(box(60, 50, w=70, h=0), box(50, 50)) == set()
+    upside_down = Detection("circle", 1.0, (45, 61, 55, 51))  # center (50, 56), height |-10|
+    assert relative_position(upside_down, box(50, 50)) == {"below"}

@@ -107,9 +107,10 @@ def test_score_matches_predictions_by_the_benchmarks_own_ids(data, tmp_path):
     assert theirs == ours
 
 
-def test_understanding_group_on_the_tiny_model(data, tmp_path):
-    """The paper's table end to end on the embedded tiny D-DiT (a few samples each)."""
-    tasks = ",".join(["coco-caption", "vqav2", "vizwiz", "okvqa", "mme", "gqa", "pope"])
+def test_every_task_on_the_tiny_model(data, tmp_path):
+    """The paper's table and the other real tasks end to end on the embedded tiny D-DiT (a few samples each)."""
+    tasks = ",".join(["coco-caption", "vqav2", "vizwiz", "okvqa", "mme", "gqa", "pope", "coco2017-caption",
+                      "vqav2-testdev", "vizwiz-test"])
     code, out = run(tmp_path, tasks, data, "--limit", "3", "--batch-size", "4")
     assert code == 0
     results = json.loads((out / "results.json").read_text())
@@ -118,3 +119,5 @@ def test_understanding_group_on_the_tiny_model(data, tmp_path):
         assert summary["n"] == 3 and summary["errors"] == 0, name
         assert "empty_answers" in summary["metrics"]
     assert results["config"]["tasks"]["vqav2"]["prompt_template"].startswith("Q: {question}")
+    assert set(results["outputs"]) == {"vqav2-testdev", "vizwiz-test"}
+    assert all((out / path).is_file() for paths in results["outputs"].values() for path in paths)

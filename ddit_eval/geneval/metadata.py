@@ -1,0 +1,283 @@
+"""GenEval's prompt metadata and the official image-folder layout.
+
+The official prompts (`prompts/evaluation_metadata.jsonl` of djghosh13/geneval, 553
+lines) belong to that project and are not shipped here: `load_metadata()` fetches
+them from the repository at a pinned commit into a local cache, or reads a file
+the user passes (`--set geneval.metadata=PATH`) for offline machines.
+
+The folder layout is the one the official `evaluate_images.py` reads:
+`OUT/<5-digit prompt index>/metadata.jsonl` (that prompt's line, one JSON object),
+`OUT/<index>/samples/<4-digit image index>.png`, and an optional `grid.png`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence, Union
+
+from PIL import Image
+
+from ..errors import UsageError
+from ..metrics.geneval import COLORS, TAGS
+
+PINNED_COMMIT = "af4902f24d3ca90ebbb446dd9891a59e0f82725f"
+METADATA_URL = ("https://raw.githubusercontent.com/djghosh13/geneval/"
+                f"{PINNED_COMMIT}/prompts/evaluation_metadata.jsonl")
+# UNVERIFIED: the file's exact bytes were not available when this was written, so its
+# sha256 is unknown.  While this is None, a download is accepted only if it has exactly the
+# official structure (EXPECTED_TAG_COUNTS, 553 lines), and a warning prints the sha256 it
+# had so that it can be pinned here.  Set it to the 64-hex digest to enforce the checksum.
+METADATA_SHA256: Optional[str] = None
+EXPECTED_TAG_COUNTS = {"single_object": 80, "two_object": 99, "counting": 80, "colors": 94,
+                       "position": 100, "color_attr": 100}
+RELATIONS = ("left of", "right of", "above", "below")
+OFFLINE_HINT = "pass --set geneval.metadata=PATH (a local copy of evaluation_metadata.jsonl)"
+SAMPLE_NAME = re.compile(r"\d+\.png")
+
+_INCLUDE_KEYS = {"class", "count", "color", "position"}
+_EXCLUDE_KEYS = {"class", "count"}
+
+
+# --------------------------------------------------------------------------- format
+
+
+def _check_clause(clause: Any, where: str, keys: set[str], index: int) -> None:
+    if not isinstance(clause, dict):
+        raise UsageError(f"{where}: a clause must be a JSON object, got {clause!r}")
+    unknown = set(clause) - keys
+    if unknown:
+        raise UsageError(f"{where}: unknown clause key(s) {sorted(unknown)} (allowed: {sorted(keys)})")
+    if not isinstance(clause.get("class"), str) or not clause["class"].strip():
+        raise UsageError(f"{where}: a clause needs a non-empty 'class' string")
+    count = clause.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise UsageError(f"{where}: clause 'count' must be an integer >= 1, got {count!r}")
+    if "color" in clause and clause["color"] not in COLORS:
+        raise UsageError(f"{where}: clause 'color' {clause['color']!r} is not one of {', '.join(COLORS)}")
+    if "position" in clause:
+        pos = clause["position"]
+        if (not isinstance(pos, list) or len(pos) != 2 or pos[0] not in RELATIONS
+                or isinstance(pos[1], bool) or not isinstance(pos[1], int) or not 0 <= pos[1] < index):
+            raise UsageError(f"{where}: clause 'position' must be [relation, index of an earlier include clause] "
+                             f"with relation in {list(RELATIONS)}, got {pos!r}")
+
+
+def check_line(line: Any, where: str = "metadata") -> dict:
+    """One metadata line (a dict or its JSON text), checked; returns the dict. One-line UsageError if malformed."""
+    if isinstance(line, (str, bytes)):
+        try:
+            line = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(line, dict):
+        raise UsageError(f"{where}: must be a JSON object, got {type(line).__name__}")
+    if line.get("tag") not in TAGS:
+        raise UsageError(f"{where}: 'tag' must be one of {', '.join(TAGS)}, got {line.get('tag')!r}")
+    if not isinstance(line.get("prompt"), str) or not line["prompt"].strip():
+        raise UsageError(f"{where}: needs a non-empty 'prompt' string")
+    include = line.get("include")
+    if not isinstance(include, list) or not include:
+        raise UsageError(f"{where}: needs a non-empty 'include' list")
+    for i, clause in enumerate(include):
+        _check_clause(clause, f"{where} include[{i}]", _INCLUDE_KEYS, i)
+    exclude = line.get("exclude", [])
+    if not isinstance(exclude, list):
+        raise UsageError(f"{where}: 'exclude' must be a list")
+    for i, clause in enumerate(exclude):
+        _check_clause(clause, f"{where} exclude[{i}]", _EXCLUDE_KEYS, 0)
+    return line
+
+
+def validate_metadata(lines: Iterable[Any], source: str = "metadata") -> dict[str, int]:
+    """Check every line's format (tag, prompt, include/exclude clauses); number of lines per tag, in TAGS order.
+
+    `lines` are dicts or JSON strings (blank strings are skipped).  Raises a one-line UsageError
+    naming the first bad line (1-based).
+    """
+    counts: dict[str, int] = {}
+    for n, line in enumerate(lines, 1):
+        if isinstance(line, (str, bytes)) and not line.strip():
+            continue
+        tag = check_line(line, f"{source} line {n}")["tag"]
+        counts[tag] = counts.get(tag, 0) + 1
+    if not counts:
+        raise UsageError(f"{source}: no metadata lines")
+    return {tag: counts[tag] for tag in TAGS if tag in counts}
+
+
+def parse_metadata(text: str, source: str = "metadata") -> list[dict]:
+    """The lines of an `evaluation_metadata.jsonl` text, each checked."""
+    rows = [line for line in text.splitlines()]
+    validate_metadata(rows, source)
+    return [json.loads(line) for line in rows if line.strip()]
+
+
+# --------------------------------------------------------------------------- download and cache
+
+
+def default_cache_dir() -> Path:
+    return Path(os.path.expanduser("~/.cache/ddit_eval/geneval"))
+
+
+def _offline() -> bool:
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+               for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _download(url: str, timeout: float = 60.0) -> bytes:
+    """The bytes at `url` (the only network access of this module; tests replace it)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verify(data: bytes, origin: str) -> list[dict]:
+    """Check the official file's bytes: the pinned sha256 when known, else its exact structure."""
+    digest, expected = sha256_hex(data), METADATA_SHA256
+    if expected is not None and digest != expected:
+        raise UsageError(f"{origin} has sha256 {digest}, expected {expected} (GenEval metadata at "
+                         f"{PINNED_COMMIT[:7]}); refusing it; {OFFLINE_HINT}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{origin} is not UTF-8 text; {OFFLINE_HINT}") from None
+    rows = parse_metadata(text, origin)
+    if expected is None:
+        counts = validate_metadata(rows, origin)
+        if counts != EXPECTED_TAG_COUNTS:
+            raise UsageError(f"{origin} has prompts per tag {counts}, expected {EXPECTED_TAG_COUNTS}; "
+                             f"refusing it; {OFFLINE_HINT}")
+        warnings.warn(f"GenEval metadata checksum is not pinned (METADATA_SHA256 unverified); {origin} has "
+                      f"sha256 {digest} and the official structure", stacklevel=3)
+    return rows
+
+
+def load_metadata(path: Union[str, os.PathLike, None] = None,
+                  cache_dir: Union[str, os.PathLike, None] = None) -> list[dict]:
+    """GenEval's prompt metadata lines.
+
+    With `path`: that file (any number of lines in the official format).  Without: the official
+    file at PINNED_COMMIT from the cache (`cache_dir`, default ~/.cache/ddit_eval/geneval),
+    downloading it once; its sha256 must equal METADATA_SHA256.  Offline (HF_HUB_OFFLINE=1 or no
+    network) without a cached copy: a one-line UsageError saying to pass the file.
+    """
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise UsageError(f"GenEval metadata file not found: {p}")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read GenEval metadata {p}: {e}") from None
+        return parse_metadata(text, str(p))
+
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cached = cache / f"evaluation_metadata-{PINNED_COMMIT[:12]}.jsonl"
+    if cached.is_file():
+        return _verify(cached.read_bytes(), f"cached GenEval metadata {cached} (delete it to download again)")
+    if _offline():
+        raise UsageError(f"GenEval metadata is not cached at {cached} and downloads are off (HF_HUB_OFFLINE=1); "
+                         f"{OFFLINE_HINT}")
+    try:
+        data = _download(METADATA_URL)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        raise UsageError(f"cannot download GenEval metadata from {METADATA_URL} ({reason}); {OFFLINE_HINT}") from None
+    rows = _verify(data, f"downloaded GenEval metadata ({METADATA_URL})")
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, cached)
+    return rows
+
+
+# --------------------------------------------------------------------------- official folder layout
+
+
+def _save_png(image: Image.Image, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
+    image.save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+def make_grid(images: Sequence[Image.Image]) -> Image.Image:
+    """Images side by side in a near-square grid (2x2 for 4), each cell the first image's size."""
+    if not images:
+        raise ValueError("make_grid needs at least one image")
+    cols = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / cols)
+    w, h = images[0].size
+    grid = Image.new("RGB", (cols * w, rows * h))
+    for k, image in enumerate(images):
+        cell = image.convert("RGB")
+        if cell.size != (w, h):
+            cell = cell.resize((w, h), Image.BICUBIC)
+        grid.paste(cell, ((k % cols) * w, (k // cols) * h))
+    return grid
+
+
+def write_official_layout(out_dir: Union[str, os.PathLike], index: int, metadata_line: dict,
+                          images: Sequence[Union[Image.Image, str, os.PathLike]], grid: bool = True) -> Path:
+    """Write one prompt's folder `<out_dir>/<index:05d>/` as the official evaluator reads it; returns the folder."""
+    check_line(metadata_line, f"prompt {index}")
+    if not images:
+        raise ValueError(f"no image for prompt {index}")
+    folder = Path(out_dir) / f"{index:05d}"
+    samples = folder / "samples"
+    samples.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".metadata.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(metadata_line) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / "metadata.jsonl")
+    opened = []
+    for k, image in enumerate(images):
+        if not isinstance(image, Image.Image):
+            with Image.open(image) as f:
+                image = f.convert("RGB")
+        opened.append(image)
+        _save_png(image, samples / f"{k:04d}.png")
+    if grid:
+        _save_png(make_grid(opened), folder / "grid.png")
+    return folder
+
+
+def read_official_layout(images_dir: Union[str, os.PathLike]) -> list[tuple[dict, list[str]]]:
+    """The (metadata, image paths) of each prompt folder of an official GenEval images folder, by index.
+
+    As `evaluate_images.py`: numeric subfolders, each with `metadata.jsonl` (one JSON object) and
+    `samples/<digits>.png`; other entries are ignored.  A malformed folder is a one-line UsageError.
+    """
+    root = Path(images_dir)
+    if not root.is_dir():
+        raise UsageError(f"GenEval images folder not found: {root}")
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and p.name.isdigit()),
+                     key=lambda p: (int(p.name), p.name))
+    if not folders:
+        raise UsageError(f"{root} has no prompt folders (expected <5-digit index>/metadata.jsonl and samples/NNNN.png)")
+    out: list[tuple[dict, list[str]]] = []
+    for folder in folders:
+        meta_path = folder / "metadata.jsonl"
+        if not meta_path.is_file():
+            raise UsageError(f"{folder} has no metadata.jsonl")
+        try:
+            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UsageError(f"{meta_path} is not one JSON object ({e})".replace("\n", " ")) from None
+        check_line(metadata, str(meta_path))
+        samples = folder / "samples"
+        images = sorted((p for p in samples.iterdir() if p.is_file() and SAMPLE_NAME.fullmatch(p.name)),
+                        key=lambda p: (int(p.stem), p.name)) if samples.is_dir() else []
+        if not images:
+            raise UsageError(f"{folder} has no samples/<digits>.png images")
+        out.append((metadata, [str(p) for p in images]))
+    return out
