@@ -52,24 +52,9 @@ class ShapesGenEval(ShapesData, Task):
         return Evaluation(metric.compute(), metric.per_sample(), notes)
 
     def aggregate(self, records: Sequence[dict]) -> dict[str, float] | None:
-        """GenEval's summary from the stored per-prompt `correct_images`, never re-running the detector.
+        from ddit_eval.metrics.geneval import summary_from_prompt_scores
 
-        A tag's accuracy is over images, so each prompt weighs by its number of images.
-        """
-        from ddit_eval.metrics.geneval import _tag_order
-
-        by_tag: dict[str, list[float]] = {}  # tag -> [correct images, images]
-        for r in records:
-            counts = by_tag.setdefault(r["tag"], [0.0, 0.0])
-            counts[0] += r["scores"]["correct_images"] * len(r["prediction"])
-            counts[1] += len(r["prediction"])
-        if not by_tag:
-            return None
-        out = {tag: c / n for tag, (c, n) in sorted(by_tag.items(), key=lambda kv: _tag_order(kv[0]))}
-        out["overall"] = sum(out.values()) / len(out)
-        out["correct_images"] = sum(c for c, _ in by_tag.values()) / sum(n for _, n in by_tag.values())
-        out["correct_prompts"] = sum(r["scores"]["correct_images"] > 0 for r in records) / len(records)
-        return out
+        return summary_from_prompt_scores(records)
 
     def config(self) -> dict:
         from ddit_eval.metrics.geneval import GenEvalScore

@@ -224,3 +224,23 @@ class GenEvalScore(Metric):
         return {"metric": "geneval", "detector": type(self.detector).__name__, "colors": type(self.colors).__name__,
                 "threshold": THRESHOLD, "counting_threshold": COUNTING_THRESHOLD, "max_objects": MAX_OBJECTS,
                 "position_threshold": POSITION_THRESHOLD}
+
+
+def summary_from_prompt_scores(records: Sequence[dict]) -> Optional[dict[str, float]]:
+    """GenEval's summary from scored records (per-prompt `correct_images`, `tag`, image paths), no detector run.
+
+    A tag's accuracy is over images, so each prompt weighs by its number of images.  `compare`
+    bootstraps the headline with this.
+    """
+    by_tag: dict[str, list[float]] = {}  # tag -> [correct images, images]
+    for r in records:
+        counts = by_tag.setdefault(r["tag"], [0.0, 0.0])
+        counts[0] += r["scores"]["correct_images"] * len(r["prediction"])
+        counts[1] += len(r["prediction"])
+    if not by_tag:
+        return None
+    out = {tag: c / n for tag, (c, n) in sorted(by_tag.items(), key=lambda kv: _tag_order(kv[0]))}
+    out["overall"] = sum(out.values()) / len(out)
+    out["correct_images"] = sum(c for c, _ in by_tag.values()) / sum(n for _, n in by_tag.values())
+    out["correct_prompts"] = sum(r["scores"]["correct_images"] > 0 for r in records) / len(records)
+    return out
