@@ -156,3 +156,16 @@ def with_answer_health(evaluation: Evaluation, records: Sequence[dict], unparsed
 
     metrics, notes = answer_health([str(r["prediction"]) for r in records], ids=[r["id"] for r in records], unparsed=unparsed)
     return Evaluation({**evaluation.metrics, **metrics}, evaluation.per_sample, [*evaluation.notes, *notes])
+
+
+class SubmissionTask(HubAnswerTask):
+    """A test split without public answers: the run writes the test server's file; nothing is scored here."""
+
+    primary_metric = None
+    submission: ClassVar[str]  # file name written in the run folder
+    server: ClassVar[str]  # where to upload it
+
+    def evaluate(self, records: Sequence[dict]) -> Evaluation:
+        evaluation = Evaluation({"answered": float(len(records))}, [{} for _ in records],
+                                [f"submit {self.submission} to {self.server} for the score"])
+        return with_answer_health(evaluation, records)

@@ -8,26 +8,21 @@ from typing import Sequence
 from ddit_eval.api import Evaluation
 from ddit_eval.registry import register_task
 
-from ._hub_common import HubAnswerTask, also_works, data_settings, with_answer_health
+from ._hub_common import HubAnswerTask, SubmissionTask, also_works, data_settings
 from .vizwiz import VIZWIZ_PROTOCOLS
 
 SUBMISSION = "vizwiz-test_submission.json"
 
 
 @register_task
-class VizWizTest(HubAnswerTask):
+class VizWizTest(SubmissionTask):
     name = "vizwiz-test"
     description = f"VizWiz-VQA test: writes the submission ({SUBMISSION}, one answer per image); no local score"
     data_source = also_works("VizWiz-VQA") + ", split test"
-    primary_metric = None
     doc_columns = ("question_id", "question")
     protocols = VIZWIZ_PROTOCOLS
+    submission, server = SUBMISSION, "the VizWiz-VQA challenge on EvalAI"
     default_settings = {**data_settings("lmms-lab/VizWiz-VQA", "test"), **HubAnswerTask.answer_settings}
-
-    def evaluate(self, records: Sequence[dict]) -> Evaluation:
-        evaluation = Evaluation({"answered": float(len(records))}, [{} for _ in records],
-                                [f"submit {SUBMISSION} to the VizWiz-VQA EvalAI challenge for the score"])
-        return with_answer_health(evaluation, records)
 
     def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
         from ddit_eval.submissions import vizwiz_submission, write_submission

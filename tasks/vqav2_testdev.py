@@ -13,25 +13,20 @@ from typing import Sequence
 from ddit_eval.api import Evaluation
 from ddit_eval.registry import register_task
 
-from ._hub_common import HubAnswerTask, also_works, data_settings, with_answer_health
+from ._hub_common import HubAnswerTask, SubmissionTask, also_works, data_settings
 
 SUBMISSION = "vqav2-testdev_submission.json"
 
 
 @register_task
-class VQAv2TestDev(HubAnswerTask):
+class VQAv2TestDev(SubmissionTask):
     name = "vqav2-testdev"
     description = f"VQAv2 test-dev: writes the EvalAI submission ({SUBMISSION}, every test2015 id); no local score"
     data_source = also_works("VQAv2") + ", split testdev (ids padded from split test)"
-    primary_metric = None
     doc_columns = ("question_id", "image_id", "question")
+    submission, server = SUBMISSION, "EvalAI (VQA Challenge, test-dev phase)"
     default_settings = {**data_settings("lmms-lab/VQAv2", "testdev"), **HubAnswerTask.answer_settings,
                         "all_ids_split": "test"}
-
-    def evaluate(self, records: Sequence[dict]) -> Evaluation:
-        evaluation = Evaluation({"answered": float(len(records))}, [{} for _ in records],
-                                [f"submit {SUBMISSION} to EvalAI (VQA Challenge, test-dev phase) for the score"])
-        return with_answer_health(evaluation, records)
 
     def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
         from ddit_eval.data import DataRef, open_table
