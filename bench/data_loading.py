@@ -1,7 +1,8 @@
 """Data-loading overhead of the real benchmark tasks on a local VQAv2-schema copy.
 
-(a) Memory: peak RSS while building the samples of a 214,354-question split (the size of VQAv2
-    validation; tiny images, since building samples must never decode one).
+(a) Memory over a 214,354-question split (the size of VQAv2 validation; tiny images): peak RSS
+    after building the samples, then a whole run with the deterministic double, with RSS sampled
+    through generation (it must stay flat) and at scoring (which reads every record back once).
 (b) Harness overhead per sample: `vqav2` on N rows of 640x480 JPEGs with the deterministic double
     at zero delay, loader threads 0 (decode in the model's thread) vs 4.
 (c) With the embedded tiny D-DiT: the share of wall time spent outside model calls (target < 5%).
@@ -19,6 +20,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,10 +73,52 @@ def part_memory(folder: str) -> dict:
     task.table
     before = peak_rss_mib()
     start = time.monotonic()
-    samples = list(task.samples())  # held, as the runner holds them
+    samples = list(task.samples())  # held, as the runner holds them (light: references stay in Arrow)
     n = len(samples)
     return {"questions": n, "rss_after_open_mib": round(before, 1), "peak_rss_after_samples_mib": round(peak_rss_mib(), 1),
             "samples_s": round(time.monotonic() - start, 2)}
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class RssSampler(threading.Thread):
+    """Current RSS every 0.2 s, so generation and scoring can be told apart (ru_maxrss keeps only the max)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.points: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.points.append((time.monotonic(), rss_mib()))
+
+
+def part_memory_run(folder: str) -> dict:
+    """A whole `vqav2` run on the zero-delay double: RSS at 10%..100% of generation, then at scoring."""
+    from ddit_eval.models import load_model
+    from ddit_eval.registry import TASKS
+    from ddit_eval.runner import RunOptions, TaskRunner
+
+    task = TASKS.get("vqav2")(dataset=folder)
+    task.table
+    runner = TaskRunner(load_model("double:pixel"), Path(tempfile.mkdtemp()), RunOptions(batch_size=256))
+    sampler = RssSampler()
+    start_rss = rss_mib()
+    sampler.start()
+    start = time.monotonic()
+    summary = runner.run(task).summary
+    sampler.stop.set()
+    compute_end = start + summary["timing"]["compute_s"]
+    during = [r for t, r in sampler.points if t <= compute_end]
+    deciles = {f"{10 * k}%": round(during[min(len(during) - 1, len(during) * k // 10)], 1) for k in (1, 5, 10)} if during else {}
+    return {"questions": summary["n"], "rss_before_run_mib": round(start_rss, 1), "rss_through_generation_mib": deciles,
+            "peak_rss_generation_mib": round(max(during, default=start_rss), 1),
+            "peak_rss_with_scoring_mib": round(peak_rss_mib(), 1), "compute_s": summary["timing"]["compute_s"],
+            "score_s": summary["timing"]["score_s"]}
 
 
 def part_run(folder: str, model: str, workers: int, batch: int) -> dict:
@@ -87,7 +131,7 @@ def part_run(folder: str, model: str, workers: int, batch: int) -> dict:
     loaded = load_model(model, device="cpu")
     with tempfile.TemporaryDirectory() as out:
         start = time.monotonic()
-        summary = TaskRunner(loaded, Path(out), RunOptions(batch_size=batch, loader_workers=workers)).run(task)
+        summary = TaskRunner(loaded, Path(out), RunOptions(batch_size=batch, loader_workers=workers)).run(task).summary
         wall = time.monotonic() - start
     timing = summary["timing"]
     outside = timing["compute_s"] - timing["model_s"]
@@ -113,6 +157,9 @@ def main() -> None:
     if a.part == "memory":
         print(json.dumps(part_memory(*a.args)))
         return
+    if a.part == "memory-run":
+        print(json.dumps(part_memory_run(*a.args)))
+        return
     if a.part == "run":
         folder, model, workers, batch = a.args
         print(json.dumps(part_run(folder, model, int(workers), int(batch))))
@@ -124,6 +171,7 @@ def main() -> None:
         tmp = Path(tmp)
         big = write_vqav2(tmp / "big", a.questions, (8, 8))
         print("(a) building samples of", a.questions, "questions:", in_subprocess("memory", big))
+        print("(a) a whole run over", a.questions, "questions, double:pixel:", in_subprocess("memory-run", big))
         jpegs = write_vqav2(tmp / "jpegs", a.rows, (640, 480))
         for workers in (0, 4):
             print(f"(b) double:pixel, {a.rows} rows 640x480 JPEG, loader threads {workers}:",

@@ -20,12 +20,12 @@ from PIL import Image
 from ddit_eval.api import AnswerRequest
 from ddit_eval.model import load_model
 from ddit_eval.model.tiny import random_model
+from ddit_eval.shapes.scenes import COLOR_RGB as RGB
 
 COLORS = ["red", "blue", "green", "yellow", "purple", "orange", "pink", "white"]
 QUESTIONS = ["What color is the circle?", "Is there a {c} square in the image?", "How many triangles are there?",
              "Is the circle left of the square?", "What color is the square?", "How many circles are there?"]
-RGB = {"red": (220, 40, 40), "blue": (40, 70, 220), "green": (40, 180, 60), "yellow": (235, 220, 40),
-       "purple": (140, 50, 180), "orange": (245, 140, 30), "pink": (240, 130, 180), "white": (245, 245, 245)}
+
 
 
 def make_requests(n: int, steps: int, answer_length):

@@ -7,7 +7,6 @@ or weights, so importing it is cheap.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
@@ -20,7 +19,7 @@ from .errors import UsageError
 GENERATE_IMAGES = "generate_images"
 CAPTION = "caption"
 ANSWER = "answer"
-REQUEST_KINDS = (GENERATE_IMAGES, CAPTION, ANSWER)
+REQUEST_KINDS = (GENERATE_IMAGES, CAPTION, ANSWER)  # what a task may ask of a model; a backend serves some
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,6 @@ class ImageRequest:
     resolution: Optional[int] = None
     negative_prompt: str = ""
 
-    kind: ClassVar[str] = GENERATE_IMAGES
-
 
 @dataclass(frozen=True)
 class CaptionRequest:
@@ -52,8 +49,6 @@ class CaptionRequest:
     seed: int
     steps: Optional[int] = None
     length: Optional[int] = None  # text positions to fill; None = the model's default
-
-    kind: ClassVar[str] = CAPTION
 
 
 @dataclass(frozen=True)
@@ -72,19 +67,8 @@ class AnswerRequest:
     steps: Optional[int] = None
     answer_length: Optional[int] = None
 
-    kind: ClassVar[str] = ANSWER
-
 
 Request = ImageRequest | CaptionRequest | AnswerRequest
-
-
-def request_settings(request: Request) -> dict:
-    """The decoding settings of a request (everything except id, seed and inputs).
-
-    Requests with equal settings may share a batch.
-    """
-    skip = {"id", "seed", "image", "prompt"}
-    return {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in skip}
 
 
 # --------------------------------------------------------------------------- models
@@ -139,6 +123,7 @@ class Evaluation:
     metrics: dict[str, float]
     per_sample: list[dict[str, float]]
     notes: list[str] = field(default_factory=list)
+    lower_is_better: frozenset[str] = frozenset()  # metric names where smaller is better (the Metric's own)
 
 
 class Task:
@@ -173,6 +158,12 @@ class Task:
             except ValueError as exc:
                 raise UsageError(f"task {self.name!r}: setting {key}={self.settings[key]!r}: {exc}") from None
 
+    @property
+    def seed_scope(self) -> str:
+        """The name per-sample seeds derive from: tasks that re-run another task's samples (an ablation's
+        cells) return that task's name, so a sample keeps its seed across the cells and they stay paired."""
+        return self.name
+
     # -- data
     def samples(self) -> Iterator[Sample]:
         """Every sample, in a fixed order, loading no pixels."""
@@ -203,6 +194,13 @@ class Task:
 
     def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
         """Write files besides plots (a test server's submission) under out_dir; return their paths."""
+        return []
+
+    @classmethod
+    def report_sections(cls, summary: dict, config: dict) -> list[str]:
+        """Markdown lines this task adds to a run's report.md, from its results.json entry (`summary`) and the
+        run's `config` (e.g. the paper's rows beside the measured one).  A class method: reports are written
+        from results.json, without the task's data or weights."""
         return []
 
     def preflight(self) -> None:

@@ -6,25 +6,21 @@ Bad input is one line on stderr and exit status 2 (`--debug` shows the traceback
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shlex
-import shutil
 import sys
-import time
 import traceback
-from datetime import datetime, timezone
 from pathlib import Path
 
 from . import compare as compare_mod
 from . import reports
 from .errors import UsageError
-from .models import DEFAULT_MODEL, check_model_spec, load_model
+from .models import DEFAULT_MODEL, load_model
 from .overrides import task_overrides
-from .provenance import versions
 from .registry import GROUPS, TASKS, expand_task_names, include_path
-from .results import DISK_FULL, RunLock, SampleLog, read_jsonl, write_json_atomic
-from .runner import RunAborted, RunOptions, TaskRunner, absolute_image_paths
+from .results import DISK_FULL, read_jsonl
+from .run import RunPlan, check_plan, check_score_folder, disk_full, execute_run, execute_score
+from .run_folder import RunFolder
+from .runner import RunOptions
 
 DEFAULT_TASKS = "shapes-vqa,shapes-caption,shapes-pope,shapes-mme,shapes-geneval"
 # Settings that change how fast a run goes, never what it computes: they may differ on resume.
@@ -83,15 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
     run.add_argument("--loader-workers", type=_non_negative_int, default=4, help="threads that open, decode and resize "
                      "images ahead of the model (0: in the model's thread); never changes results (default 4)")
+    run.add_argument("--log-format", choices=["ddit", "lmms-eval"], default="ddit", help="lmms-eval: also write the run in "
+                     "lmms-eval 0.7.3's layout under OUTPUT_DIR/lmms-eval/ (<model>/<time>_results.json, _samples_<task>.jsonl)")
     parser.run_parser = run  # the resume command is rebuilt from its options
 
     lst = sub.add_parser("list-tasks", help="list every registered task")
     lst.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
-    score = sub.add_parser("score", help="score predictions made elsewhere (JSONL lines with id and prediction)")
+    score = sub.add_parser("score", help="score predictions made elsewhere (JSONL lines with id and prediction, or an images folder)")
     score.add_argument("--task", required=True, help="the registered task whose samples the predictions answer")
-    score.add_argument("--predictions", required=True, help="JSONL file in the samples/<task>.jsonl format (id, prediction); "
+    given = score.add_mutually_exclusive_group(required=True)
+    given.add_argument("--predictions", help="JSONL file in the samples/<task>.jsonl format (id, prediction); "
                        "image predictions are paths relative to it")
+    given.add_argument("--images-dir", metavar="DIR", help="images any model made, in the task's official folder layout "
+                       "(geneval: <index>/metadata.jsonl and <index>/samples/NNNN.png)")
     score.add_argument("--output-dir", help="where results.json, report.md and samples/ go (default runs/<UTC time>-score-<task>)")
     score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a task setting, as for run")
@@ -100,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="one comparison table (Markdown, CSV, LaTeX) and bar plots across runs")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders (each with results.json)")
-    report.add_argument("--output", default="comparison", help="file stem for .md/.csv/.tex and -<task>.png (default ./comparison)")
+    report.add_argument("--output", help="file stem for .md/.csv/.tex and -<task>.png (default ./comparison; with --paper ./paper)")
+    report.add_argument("--paper", action="store_true", help="the paper's tables (GenEval, understanding, both ablations) with "
+                        "the runs' measured rows, 95%% CIs and measured minus reported, as STEM-<table>.md/.csv/.tex/.png")
 
     cmp_ = sub.add_parser("compare", help="the checkpoint gate: exit 1 on a significant drop beyond its margin")
     cmp_.add_argument("baseline", metavar="BASELINE_DIR", help="run folder of the reference checkpoint")
@@ -118,78 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- run
 
 
-def _make_tasks(names: list[str], overrides: list[str]) -> dict:
+def _make_tasks(names: list[str], overrides: list[str], cells: bool = False) -> dict:
+    """The tasks, built with their --set values; with `cells`, an ablation becomes its cells (see _expand_cells)."""
     classes = {name: TASKS.get(name) for name in names}
-    settings = task_overrides(overrides, classes)
-    return {name: cls(**settings[name]) for name, cls in classes.items()}
-
-
-def _default_output_dir(model: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    name = Path(model.split("?")[0].rstrip("/")).name.replace(":", "-") or "model"
-    out, k = Path("runs") / f"{stamp}-{name}", 1
-    while out.exists():  # two runs started in the same second get their own folders
-        k += 1
-        out = Path("runs") / f"{stamp}-{name}-{k}"
-    return out
-
-
-def _ensure_writable(out: Path, what: str = "output dir") -> None:
-    """Create the folder and prove it is writable before any work, so the failure is one line, not a traceback."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"  # per process: a run in progress may probe at the same time
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"{what} {str(out)!r} is not writable: {exc.strerror or exc}") from None
-
-
-def _prepare_output_dir(out: Path, fingerprint: dict, overwrite: bool) -> None:
-    """Create the folder, prove it is writable, and refuse to mix runs of different settings."""
-    _ensure_writable(out)
-    # compare as JSON sees it: a tuple setting reads back as a list and must not look like a change
-    fingerprint = json.loads(json.dumps(fingerprint, default=str))
-    run_file = out / "run.json"
-    if overwrite:
-        _clear_run(out)
-    elif run_file.exists():
-        try:
-            recorded = json.loads(run_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read {str(run_file)!r} ({exc}); use --overwrite to start over") from None
-        if recorded != fingerprint:
-            keys = sorted(k for k in set(recorded) | set(fingerprint) if recorded.get(k) != fingerprint.get(k))
-            raise UsageError(f"{str(out)!r} holds a run with other settings ({', '.join(keys)} differ); "
-                             "use another --output-dir, or --overwrite to start over")
-    write_json_atomic(run_file, fingerprint)
-
-
-_RUN_FILES = ("samples", "results.json", "report.md", "metrics.png", "run.json")
-
-
-def _clear_run(out: Path) -> None:
-    """Remove what a previous run wrote in `out` (for --overwrite); other files are not ours to delete."""
-    for name in _recorded_plots(out):  # task plots of the previous run, so none is left stale
-        (out / name).unlink(missing_ok=True)
-    for name in _RUN_FILES:
-        path = out / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-
-
-def _holds_run(out: Path) -> bool:
-    return any((out / name).exists() for name in _RUN_FILES)
-
-
-def _recorded_plots(out: Path) -> list[str]:
-    """Plot files a previous run in `out` recorded in its results.json (only paths inside `out`)."""
-    try:
-        recorded = json.loads((out / "results.json").read_text()).get("plots", {})
-        names = [name for paths in recorded.values() for name in paths]
-    except (OSError, ValueError, AttributeError, TypeError):
-        return []
-    root = out.resolve()
-    return [n for n in names if isinstance(n, str) and (root / n).resolve().is_relative_to(root)]
+    own, inner = _split_inner_overrides(classes, overrides) if cells else (overrides, {})
+    settings = task_overrides(own, classes)
+    tasks = {name: cls(**settings[name]) for name, cls in classes.items()}
+    return _expand_cells(tasks, inner) if cells else tasks
 
 
 def cmd_run(args) -> int:
@@ -198,50 +136,14 @@ def cmd_run(args) -> int:
     names = expand_task_names([n.strip() for n in args.tasks.split(",") if n.strip()])
     if not names:
         raise UsageError("--tasks is empty")
-    tasks = _make_tasks(names, args.overrides)
-    _preflight(tasks)
-    check_model_spec(args.model)
-    if args.mask_embedding and not Path(args.mask_embedding).expanduser().is_file():
-        raise UsageError(f"--mask-embedding {args.mask_embedding!r}: no such file")
-    out = Path(args.output_dir) if args.output_dir else _default_output_dir(args.model)
-    fingerprint = {"model": args.model, "seed": args.seed, "limit": args.limit, "device": args.device, "dtype": args.dtype,
-                   "mask_embedding": args.mask_embedding, "tasks": {name: task.config() for name, task in tasks.items()}}
-    created = not out.exists()
-    _ensure_writable(out)
-    lock = RunLock(out).acquire()  # before anything is read or written: another run may be using the folder
-    try:
-        _prepare_output_dir(out, fingerprint, args.overwrite)
-        _check_sample_logs(out, tasks)
-        resume = _resume_command(args, out)
-        print(f"run folder {out}/; if the run stops, resume it with:\n  {resume}", file=sys.stderr, flush=True)
-        start = time.monotonic()
-        model = load_model(args.model, device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding)
-    except BaseException:
-        if created:  # an empty folder left by a failed start would break `report runs/*`
-            shutil.rmtree(out, ignore_errors=True)
-        lock.release()
-        raise
-    try:
-        return _run_tasks(args, tasks, model, out, fingerprint, time.monotonic() - start, resume)
-    finally:
-        lock.release()
-
-
-def _preflight(tasks: dict) -> None:
-    """What scoring will need (Java, ...) is checked before the model loads, not after hours of generation."""
-    for task in tasks.values():
-        task.preflight()
-
-
-def _check_sample_logs(out: Path, tasks: dict) -> None:
-    """A damaged sample log is one line naming file and line now, not a traceback after the model loads."""
-    for name in tasks:
-        try:
-            SampleLog(out / "samples" / f"{name}.jsonl").load()
-        except ValueError as exc:
-            raise UsageError(f"{exc} (or --overwrite to start over)") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {str(out / 'samples' / f'{name}.jsonl')!r}: {exc.strerror or exc}") from None
+    folder = RunFolder(args.output_dir) if args.output_dir else RunFolder.new(args.model)
+    options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
+                         retry_errors=args.retry_errors, loader_workers=args.loader_workers)
+    plan = RunPlan(tasks=_make_tasks(names, args.overrides, cells=True), model=args.model, folder=folder, options=options,
+                   device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding, overwrite=args.overwrite,
+                   resume_command=_resume_command(args, folder.path), log_format=args.log_format)
+    check_plan(plan)
+    return execute_run(plan, load_model)
 
 
 def _resume_command(args, out: Path) -> str:
@@ -261,72 +163,39 @@ def _resume_command(args, out: Path) -> str:
     return shlex.join([*words, "--output-dir", str(out)])
 
 
-def _run_tasks(args, tasks: dict, model, out: Path, fingerprint: dict, load_s: float, resume: str) -> int:
-    """Run every task into `out`; a full disk or Ctrl-C is one line with the command that resumes."""
-    start = time.monotonic() - load_s
-    options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
-                         retry_errors=args.retry_errors, loader_workers=args.loader_workers)
-    results = {"tasks": {}, "config": {**fingerprint, "batch_size": args.batch_size, "model_config": model.config()},
-               "versions": versions(), "timing": {"model_load_s": round(load_s, 3)}}
-    runner = TaskRunner(model, out, options)
-    plots: dict[str, list[str]] = {}
-    try:
-        for name, task in tasks.items():
-            print(f"running {name} ...", file=sys.stderr, flush=True)
-            results["tasks"][name] = runner.run(task)
-            scored, evaluation = _scored_records(out, name, task), _evaluation(results, name)
-            plots[name] = [os.path.relpath(p, out) for p in task.plots(scored, evaluation, str(out))]
-            results["plots"] = plots
-            written = task.write_outputs(scored, evaluation, str(out))  # e.g. a test server's submission file
-            if written:
-                results.setdefault("outputs", {})[name] = [os.path.relpath(p, out) for p in written]
-            results["timing"]["total_s"] = round(time.monotonic() - start, 3)
-            write_json_atomic(out / "results.json", results)
-        reports.write_run_report(out, results, plots)
-    except RunAborted as exc:
-        write_json_atomic(out / "results.json", results)
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        if exc.errno not in DISK_FULL:
-            raise
-        print(f"error: {_disk_full(exc)}; what was saved is kept: free space, then resume with: {resume}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"interrupted; what was saved is kept: resume with: {resume}", file=sys.stderr)
-        return 130
-    print(reports.run_report(results, {}).rstrip())
-    print(f"\nresults in {out}/ (results.json, report.md, samples/)")
-    return _unscored_tasks(results)
+# ----------------------------------------------------------------------------- ablations: tasks made of cells
+# An ablation (steps-ablation) is a task with `cells()`: each cell is a normal task with its own samples file
+# (durable, resumable); after its cells ran, the ablation's `summarize` writes its tables and plots (run.py).
 
 
-def _disk_full(exc: OSError) -> str:
-    where = f" writing {exc.filename}" if exc.filename else ""
-    return f"{exc.strerror or 'no space left on device'}{where}"
+def _split_inner_overrides(classes: dict, overrides: list[str]) -> tuple[list[str], dict]:
+    """With an ablation selected, `--set TASK.KEY=VALUE` may set a task the ablation runs (vqav2.dataset=DIR):
+    such pairs become that task's settings; the others stay the selected tasks' (unscoped ones included)."""
+    if not any(hasattr(cls, "cells") for cls in classes.values()):
+        return overrides, {}
+
+    def scope(pair: str) -> str:
+        return pair.partition("=")[0].rpartition(".")[0]
+
+    inner = {s: TASKS.get(s) for s in sorted({scope(p) for p in overrides}) if s in TASKS.names()}
+    own = [p for p in overrides if scope(p) not in inner or scope(p) in classes]
+    return own, task_overrides([p for p in overrides if scope(p) in inner], inner)
 
 
-def _unscored_tasks(results: dict) -> int:
-    """1, with the reason on the terminal, when some task scored no sample: a broken run must not pass."""
-    empty = {name: t for name, t in results["tasks"].items() if t["n"] == 0}
-    for name, task in empty.items():
-        example = task.get("error_examples") or [{}]
-        why = str(example[0].get("error", "no sample selected")).strip().splitlines()[0]
-        print(f"error: {name}: no sample scored ({task['errors']} failed), e.g. {why}", file=sys.stderr)
-    return 1 if empty else 0
-
-
-def _scored_records(out: Path, name: str, task) -> list[dict]:
-    records = [r for r in read_jsonl(out / "samples" / f"{name}.jsonl") if "error" not in r]
-    from .api import GENERATE_IMAGES
-
-    return absolute_image_paths(records, out / "samples") if task.request_kind == GENERATE_IMAGES else records
-
-
-def _evaluation(results: dict, name: str):
-    from .api import Evaluation
-
-    summary = results["tasks"][name]
-    return Evaluation(metrics=summary["metrics"], per_sample=[], notes=summary["notes"])
+def _expand_cells(tasks: dict, inner_settings: dict) -> dict:
+    """Each ablation replaced by its cells, in order; a scoped --set for a task nobody runs is an error."""
+    expanded, used = {}, set(tasks)
+    for name, task in tasks.items():
+        if not hasattr(task, "cells"):
+            expanded[name] = task
+            continue
+        mine = {inner: s for inner, s in inner_settings.items() if inner in task.task_names}
+        used |= set(mine)
+        expanded.update((cell.name, cell) for cell in task.cells(mine))
+    stray = sorted(set(inner_settings) - used)
+    if stray:
+        raise UsageError(f"--set {stray[0]}.KEY: task {stray[0]!r} is neither selected nor run by a selected ablation")
+    return expanded
 
 
 # ----------------------------------------------------------------------------- other commands
@@ -347,55 +216,26 @@ def cmd_score(args) -> int:
     for directory in args.include_path:
         include_path(directory)
     task = _make_tasks([args.task], args.overrides)[args.task]
+    if args.images_dir and not hasattr(task, "records_from_images_dir"):
+        raise UsageError(f"task {task.name} has no image-folder scoring")
     task.preflight()
-    path = Path(args.predictions)
-    predictions = _read_predictions(path, task)
-    out = Path(args.output_dir) if args.output_dir else _default_output_dir(f"score-{task.name}")
-    _check_score_output(out, path, args.overwrite)
+    path = Path(args.images_dir or args.predictions)
+    predictions = {} if args.images_dir else _read_predictions(path, task)
+    folder = RunFolder(args.output_dir) if args.output_dir else RunFolder.new(f"score-{task.name}")
+    check_score_folder(folder, path, args.overwrite)
     samples = {s.id: s for s in task.samples()}
     unknown = [i for i in predictions if i not in samples]
     if unknown:
         raise UsageError(f"{len(unknown)} prediction ids are not samples of {task.name!r}, e.g. {unknown[0]!r}")
-    records = [{"id": i, **task.describe_sample(s), "prediction": predictions[i]["prediction"]}
-               for i, s in samples.items() if i in predictions and "prediction" in predictions[i]]
-    if not records:
+    if args.images_dir:
+        records = task.records_from_images_dir(path)
+    else:  # lines with a prediction are scored; lines with an error count as failed samples, as in a run
+        records = [{"id": i, **task.describe_sample(s), **{k: predictions[i][k] for k in ("prediction", "error")
+                                                             if k in predictions[i]}}
+                   for i, s in samples.items() if i in predictions and ("prediction" in predictions[i] or "error" in predictions[i])]
+    if not any("prediction" in r for r in records):
         raise UsageError(f"{str(path)!r} has no line with a prediction")
-    from .api import GENERATE_IMAGES
-
-    scorable = absolute_image_paths(records, path.parent) if task.request_kind == GENERATE_IMAGES else records
-    evaluation = task.evaluate(scorable)
-    notes = list(evaluation.notes)
-    if len(records) < len(samples):
-        notes.append(f"scored {len(records)} of {len(samples)} samples")
-    results = {"tasks": {task.name: {"metrics": evaluation.metrics, "primary": task.primary_metric,
-                                     "higher_is_better": task.higher_is_better, "n": len(records), "errors": 0, "notes": notes}},
-               "config": {"predictions": str(path.resolve()), "tasks": {task.name: task.config()}}, "versions": versions(), "timing": {}}
-    _ensure_writable(out)
-    with RunLock(out):
-        _check_score_output(out, path, args.overwrite)  # again, now that no other process can write it
-        if args.overwrite:
-            _clear_run(out)
-        # image paths are written absolute: relative ones would point into the new folder, where no image is
-        SampleLog(out / "samples" / f"{task.name}.jsonl").rewrite({**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample))
-        write_json_atomic(out / "results.json", results)
-        written = task.write_outputs(records, evaluation, str(out))
-        if written:
-            results["outputs"] = {task.name: [os.path.relpath(p, out) for p in written]}
-            write_json_atomic(out / "results.json", results)
-        reports.write_run_report(out, results, {})
-    print(reports.run_report(results, {}).rstrip())
-    print(f"\nresults in {out}/ (results.json, report.md, samples/)")
-    return 0
-
-
-def _check_score_output(out: Path, predictions: Path, overwrite: bool) -> None:
-    """`score` replaces results.json and samples/ in `out`: never over a run unasked, never over its own input."""
-    if _holds_run(out) and not overwrite:
-        raise UsageError(f"--output-dir {str(out)!r} already holds a run; use another folder, or --overwrite to replace it")
-    source = predictions.resolve()
-    if any(source.is_relative_to((out / name).resolve()) for name in _RUN_FILES):
-        raise UsageError(f"--output-dir {str(out)!r} holds the predictions file {str(predictions)!r}, which scoring "
-                         "would replace; use another --output-dir")
+    return execute_score(task, records, len(samples), path, folder, args.overwrite)
 
 
 def _read_predictions(path: Path, task) -> dict[str, dict]:
@@ -435,9 +275,16 @@ def cmd_report(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if not run_dirs:
         raise UsageError(f"none of the {len(args.run_dirs)} folders given holds a run (results.json)")
+    stem = Path(args.output or ("paper" if args.paper else "comparison"))
+    RunFolder(stem.parent).ensure_writable("--output folder")
+    if args.paper:  # the paper's tables with measured rows (ddit_eval.paper)
+        from .paper.report import write_paper_report
+
+        text, written = write_paper_report(run_dirs, stem)
+        print(text.rstrip())
+        print("\nwrote " + ", ".join(str(p) for p in written))
+        return 0
     table, facts = reports.comparison_table(run_dirs), reports.run_facts(run_dirs)
-    stem = Path(args.output)
-    _ensure_writable(stem.parent, "--output folder")
     written = reports.write_comparison(table, stem, facts)
     print(reports.markdown_table(table, facts))
     print("\nwrote " + ", ".join(str(p) for p in written))
@@ -498,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if debug:
             traceback.print_exc()
-        print(f"error: {_disk_full(exc)}", file=sys.stderr)
+        print(f"error: {disk_full(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

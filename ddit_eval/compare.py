@@ -34,6 +34,7 @@ class Comparison:
     ci_high: float
     higher_is_better: bool
     max_drop: float
+    min_detectable: float = float("nan")  # smallest true drop this sample count detects (alpha, 80% power)
 
     @property
     def drop(self) -> float:
@@ -60,6 +61,33 @@ def paired_bootstrap_ci(diffs: np.ndarray, alpha: float, samples: int = BOOTSTRA
         idx = rng.integers(0, n, size=(stop - start, n))
         means[start:stop] = diffs[idx].mean(axis=1)
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+
+
+POWER = 0.8
+
+
+def min_detectable_drop(standard_error: float, alpha: float, power: float = POWER) -> float:
+    """The smallest true drop a two-sided test at `alpha` finds with probability `power`:
+    (z_{1-alpha/2} + z_power) standard errors of the difference.  A CI user sees what the gate cannot see."""
+    from statistics import NormalDist
+
+    return (NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)) * standard_error
+
+
+def _paired_sd(b: np.ndarray, c: np.ndarray) -> float:
+    """The sd of paired differences; when the runs agree on every sample (sd 0, nothing to estimate from),
+    the conservative no-correlation bound sqrt(var b + var c)."""
+    if len(b) < 2:
+        return float("nan")
+    sd = float(np.std(c - b, ddof=1))
+    return sd if sd > 0 else float(np.sqrt(np.var(b, ddof=1) + np.var(c, ddof=1)))
+
+
+def metric_higher_is_better(summary: dict, metric: str) -> bool:
+    """A metric's direction, from the run's per-metric record (results before it: the task's one flag)."""
+    if "lower_is_better" in summary:
+        return metric not in summary["lower_is_better"]
+    return summary.get("higher_is_better", True)
 
 
 def _records(run_dir: Path, task: str) -> list[dict]:
@@ -116,7 +144,6 @@ def compare_runs(baseline: Path, candidate: Path, max_drops: dict,
     rows, notes = [], []
     for task in shared:
         summary = base_results["tasks"][task]
-        higher = summary.get("higher_is_better", True)
         base, cand = _scores(baseline, task), _scores(candidate, task)
         ids = sorted(set(base) & set(cand))
         metrics = sorted({m for i in ids for m in base[i]} & {m for i in ids for m in cand[i]})
@@ -125,12 +152,14 @@ def compare_runs(baseline: Path, candidate: Path, max_drops: dict,
             b, c = np.array(pairs, dtype=float).T
             lo, hi = paired_bootstrap_ci(c - b, alpha)
             rows.append(Comparison(task, metric, len(pairs), float(b.mean()), float(c.mean()), float((c - b).mean()),
-                                   lo, hi, higher, max_drops.get((task, metric), 0.0)))
+                                   lo, hi, metric_higher_is_better(summary, metric), max_drops.get((task, metric), 0.0),
+                                   min_detectable_drop(_paired_sd(b, c) / np.sqrt(len(pairs)), alpha)))
         primary = summary.get("primary")
         if primary and primary not in metrics:
             row, note = _headline_row(task, primary, (baseline, candidate), (base_results, cand_results), alpha)
             if row is not None:
-                rows.append(Comparison(**{**row, "higher_is_better": higher, "max_drop": max_drops.get((task, primary), 0.0)}))
+                rows.append(Comparison(**{**row, "higher_is_better": metric_higher_is_better(summary, primary),
+                                          "max_drop": max_drops.get((task, primary), 0.0)}))
             notes.append(note)
     unknown = sorted(set(max_drops) - {(r.task, r.metric) for r in rows})
     if unknown:
@@ -161,10 +190,11 @@ def _headline_row(task: str, primary: str, dirs: tuple[Path, Path], results: tup
         return None, f"{why_not} (its resampling groups cannot be relabelled)"
     diffs = cluster_bootstrap_diffs(base_task, cand_task, base_groups, cand_groups, shared, primary)
     lo, hi = float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
+    min_detectable = min_detectable_drop(float(np.std(diffs, ddof=1)), alpha)  # the bootstrap sd is the standard error
     note = (f"{task}.{primary}: paired cluster bootstrap over {len(shared)} groups "
             f"({CLUSTER_BOOTSTRAP_SAMPLES} resamples; not a mean of per-sample scores)")
     return dict(task=task, metric=primary, n=len(shared), baseline=base_value, candidate=cand_value,
-                diff=cand_value - base_value, ci_low=lo, ci_high=hi), note
+                diff=cand_value - base_value, ci_low=lo, ci_high=hi, min_detectable=min_detectable), note
 
 
 def _task_from_results(name: str, results: dict):
@@ -281,10 +311,13 @@ def _changed_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 def format_table(rows: list[Comparison], alpha: float) -> str:
     level = f"{100 * (1 - alpha):g}% CI"
-    lines = [f"| task | metric | n | baseline | candidate | diff | {level} | allowed drop | verdict |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"| task | metric | n | baseline | candidate | diff | {level} | detectable drop | allowed drop | better | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         verdict = "FAIL" if r.failed else ("drop (within margin)" if r.significant_drop else "ok")
         lines.append(f"| {r.task} | {r.metric} | {r.n} | {r.baseline:.4g} | {r.candidate:.4g} | {r.diff:+.4g} | "
-                     f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}] | {r.max_drop:g} | {verdict} |")
+                     f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}] | {r.min_detectable:.3g} | {r.max_drop:g} | "
+                     f"{'higher' if r.higher_is_better else 'lower'} | {verdict} |")
+    lines.append(f"(detectable drop: the smallest true drop this many samples detect at alpha {alpha:g} "
+                 f"with {POWER:.0%} power; smaller drops can pass the gate unseen)")
     return "\n".join(lines)

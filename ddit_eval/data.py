@@ -150,6 +150,16 @@ class Table:
             for i in range(len(batch[columns[0]])):
                 yield {c: batch[c][i] for c in columns}
 
+    def row(self, index: int, columns: Sequence[str]) -> dict:
+        """Row `index`'s `columns` only (no image decoded): what a sample reads when its record is written."""
+        return self._view(tuple(columns))[int(index)]
+
+    def _view(self, columns: tuple[str, ...]):
+        views = self.__dict__.setdefault("_views", {})
+        if columns not in views:
+            views[columns] = self.dataset.select_columns(list(columns))
+        return views[columns]
+
     def column(self, name: str) -> list:
         return list(self.dataset.select_columns([name]).to_dict()[name])
 

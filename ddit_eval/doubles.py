@@ -23,18 +23,9 @@ from PIL import Image
 
 from .api import AnswerRequest, CaptionRequest, ImageRequest
 from .errors import UsageError
+from .shapes.scenes import BACKGROUND, COLOR_RGB
 
-PALETTE = {
-    "red": (220, 40, 40),
-    "green": (40, 180, 60),
-    "blue": (40, 70, 220),
-    "yellow": (235, 220, 40),
-    "purple": (140, 50, 180),
-    "orange": (245, 140, 30),
-    "white": (245, 245, 245),
-    "black": (15, 15, 15),
-}
-BACKGROUND = (128, 128, 128)
+PALETTE = {c: COLOR_RGB[c] for c in ("red", "green", "blue", "yellow", "purple", "orange", "white", "black")}
 _NUMBER = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
 

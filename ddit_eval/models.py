@@ -1,11 +1,24 @@
-"""Turn a `--model` value into a model object: test doubles or the D-DiT backend."""
+"""Turn a `--model` value into a model object, through a registry of backends (as tasks have).
+
+A backend is a name, the request kinds it can serve and a loader.  `--model NAME:REST`
+picks backend NAME explicitly; a value with no registered prefix (a path or a hub id)
+goes to the D-DiT backend.  A third backend registers itself (`register_backend`, or
+the `ddit_eval.backends` entry point group) with no edit here.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from .api import REQUEST_KINDS
 from .errors import UsageError
+
+ENTRY_POINT_GROUP = "ddit_eval.backends"
+ALL_KINDS = frozenset(REQUEST_KINDS)
 
 
 def _embedded_checkpoint() -> str:
@@ -18,29 +31,109 @@ def _embedded_checkpoint() -> str:
 DEFAULT_MODEL = _embedded_checkpoint()
 
 
+@dataclass(frozen=True)
+class Backend:
+    """`load(spec, device=, dtype=, mask_embedding=)` builds the model; `check(spec)` fails fast on bad specs."""
+
+    name: str
+    request_kinds: frozenset[str]
+    load: Callable[..., object]
+    check: Callable[[str], None] = lambda spec: None
+
+
+_BACKENDS: dict[str, Backend] = {}
+_entry_points_loaded = False
+
+
+def register_backend(backend: Backend) -> Backend:
+    existing = _BACKENDS.get(backend.name)
+    if existing is not None and existing != backend:
+        raise ValueError(f"model backend {backend.name!r} is registered twice")
+    unknown = set(backend.request_kinds) - ALL_KINDS
+    if unknown:
+        raise ValueError(f"model backend {backend.name!r} declares unknown request kinds {sorted(unknown)}")
+    _BACKENDS[backend.name] = backend
+    return backend
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            backend = ep.load()
+        except Exception as exc:
+            raise UsageError(f"cannot load model backend entry point {ep.name!r} ({ep.value}): "
+                             f"{type(exc).__name__}: {exc}") from exc
+        register_backend(backend() if callable(backend) and not isinstance(backend, Backend) else backend)
+
+
+def backend_names() -> list[str]:
+    _load_entry_points()
+    return sorted(_BACKENDS)
+
+
+def backend_for(spec: str) -> tuple[Backend, str]:
+    """The backend a `--model` value names, and the rest of the value for its loader."""
+    _load_entry_points()
+    prefix, sep, rest = spec.partition(":")
+    if sep and prefix in _BACKENDS:
+        return _BACKENDS[prefix], rest
+    return _BACKENDS["ddit"], spec
+
+
 def looks_like_path(spec: str) -> bool:
     """Local paths start with / . ~ or contain more than one separator; hub ids are owner/name."""
     return spec.startswith(("/", ".", "~")) or spec.count("/") != 1 or Path(spec).exists()
 
 
 def check_model_spec(spec: str) -> None:
-    """Fail early, before any work, when a local model path does not exist."""
-    if spec.startswith("double:"):
-        return
+    """Fail early, before any work, when a model value cannot be loaded (a local path that does not exist)."""
+    backend, rest = backend_for(spec)
+    backend.check(rest)
+
+
+def check_serves(spec: str, task_of_kind: dict[str, str]) -> None:
+    """One line, before the model loads, when a task asks for a request kind the backend cannot serve.
+
+    `task_of_kind`: request kind -> the name of a task that needs it."""
+    backend, _ = backend_for(spec)
+    for kind, task in task_of_kind.items():
+        if kind not in backend.request_kinds:
+            raise UsageError(f"model backend {backend.name!r} cannot serve task {task!r} ({kind} requests); "
+                             f"it serves {', '.join(sorted(backend.request_kinds))}")
+
+
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedding: str | None = None):
+    backend, rest = backend_for(spec)
+    backend.check(rest)
+    return backend.load(rest, device=device, dtype=dtype, mask_embedding=mask_embedding)
+
+
+# --------------------------------------------------------------------------- the two built-in backends
+
+
+def _check_ddit(spec: str) -> None:
     if looks_like_path(spec) and not Path(spec).expanduser().exists():
         raise UsageError(f"--model {spec!r}: no such file or directory")
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedding: str | None = None):
-    check_model_spec(spec)
-    if spec.startswith("double:"):
-        from .doubles import load_double
-
-        if mask_embedding:
-            raise UsageError("--mask-embedding applies to D-DiT checkpoints, not to test doubles")
-
-        return load_double(spec)
+def _load_ddit(spec: str, device: str, dtype: str, mask_embedding: str | None):
     from ddit_eval.model import load_model as load_ddit
 
     return load_ddit(str(Path(spec).expanduser()) if looks_like_path(spec) else spec, device=device, dtype=dtype,
                      mask_embedding=mask_embedding)
+
+
+def _load_double(spec: str, device: str, dtype: str, mask_embedding: str | None):
+    from .doubles import load_double
+
+    if mask_embedding:
+        raise UsageError("--mask-embedding applies to D-DiT checkpoints, not to test doubles")
+    return load_double("double:" + spec)
+
+
+register_backend(Backend("ddit", ALL_KINDS, _load_ddit, _check_ddit))
+register_backend(Backend("double", ALL_KINDS, _load_double))

@@ -12,14 +12,15 @@ from tqdm import tqdm
 class Progress:
     """Counts finished samples of one task and shows rate and ETA."""
 
-    def __init__(self, total: int, desc: str, initial: int = 0, interval_s: float = 10.0, stream=None) -> None:
+    def __init__(self, total: int, desc: str, initial: int = 0, interval_s: float = 10.0, stream=None,
+                 bar: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.total, self.desc, self.done = total, desc, initial
         self.interval_s = interval_s
         self._start = self._last = time.monotonic()
         self._initial = initial
         self._bar = None
-        if self.stream.isatty():
+        if bar and self.stream.isatty():  # ranks other than 0 log lines: several bars on one terminal garble
             # a terminal that reports 0 columns (some CI pseudo-terminals) would make tqdm print nothing
             wide = _columns(self.stream) > 0
             self._bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=self.stream,

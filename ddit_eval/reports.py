@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure  # figures without pyplot: the caller's matplotlib backend is left alone
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .results import load_results, write_text_atomic  # noqa: E402
+from .results import load_results, write_text_atomic
 
 
 def _fmt(value) -> str:
@@ -37,6 +35,7 @@ def run_report(results: dict, plots: dict[str, list[str]]) -> str:
             lines.append(f"| {name} | {metric} | {shown} | {task['n']} | {task['errors']} |")
         if not task["metrics"]:  # nothing scored: the row still says so, with its error count
             lines.append(f"| {name} | {task['primary']} | no sample scored | {task['n']} | {task['errors']} |")
+    lines += _task_sections(results)
     notes = [(name, note) for name, task in results["tasks"].items() for note in task.get("notes", [])]
     if notes:
         lines += ["", "## Notes", *[f"- {name}: {note}" for name, note in notes]]
@@ -49,20 +48,35 @@ def run_report(results: dict, plots: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _task_sections(results: dict) -> list[str]:
+    """What each task adds to the report (Task.report_sections); a task not registered now adds nothing."""
+    from .errors import UsageError
+    from .registry import TASKS
+
+    lines = []
+    for name, summary in results["tasks"].items():
+        try:
+            cls = TASKS.get(name)
+        except UsageError:  # e.g. from an --include-path that this command did not load
+            continue
+        lines += cls.report_sections(summary, results.get("config", {}))
+    return lines
+
+
 def primary_bar_plot(results: dict, path: Path) -> str | None:
     """One bar per task: its headline metric."""
     items = [(n, t["metrics"].get(t["primary"])) for n, t in results["tasks"].items()]
     items = [(n, v) for n, v in items if isinstance(v, (int, float))]
     if not items:
         return None
-    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(items)), 3.2))
+    fig = Figure(figsize=(max(4, 1.3 * len(items)), 3.2))
+    ax = fig.subplots()
     ax.bar([n for n, _ in items], [v for _, v in items], color="#4c72b0")
     ax.set_ylabel("headline metric")
     ax.set_title(results.get("config", {}).get("model", ""), fontsize=8)
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path.name
 
 
@@ -163,7 +177,6 @@ def write_comparison(table: pd.DataFrame, stem: Path, facts: pd.DataFrame | None
         fig = task_figure(table[cols].rename(columns=lambda c: c.split("/", 1)[1]), task)
         path = stem.parent / f"{stem.name}-{task}.png"
         fig.savefig(path, dpi=PLOT_DPI)
-        plt.close(fig)
         written.append(path)
     return written
 
@@ -181,7 +194,8 @@ def task_figure(frame: pd.DataFrame, title: str):
     """Grouped bars (one group per run, one colour per metric), never wider than MAX_PLOT_WIDTH_IN."""
     cols = len(frame.columns)
     width = min(MAX_PLOT_WIDTH_IN, max(4.0, 0.5 * cols * len(frame) + 2.5))
-    ax = frame.plot.bar(figsize=(width, 3.6), rot=30 if len(frame) > 3 else 0, color=series_colours(cols), legend=False)
+    ax = Figure(figsize=(width, 3.6)).subplots()
+    frame.plot.bar(ax=ax, rot=30 if len(frame) > 3 else 0, color=series_colours(cols), legend=False)
     ax.set_title(title)
     ax.tick_params(axis="x", labelsize=7)
     ax.legend(fontsize=7, ncol=max(1, -(-cols // 12)), loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -24,14 +24,18 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
+def write_text_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write a temp file beside `path`, fsync, then rename: readers see the old file or the new, never half.
+
+    `text` may be an iterable of pieces, written one by one (a 214K-line log is never one string).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())  # mkstemp makes 0600: others sharing the results could not read them
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.writelines([text] if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -136,8 +140,7 @@ class SampleLog:
 
     def rewrite(self, records: Iterable[dict]) -> None:
         """Replace the whole log at once (used to add final scores)."""
-        text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
-        write_text_atomic(self.path, text)
+        write_text_atomic(self.path, (json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
 
 
 class RunLock:

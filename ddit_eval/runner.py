@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import time
 import traceback
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Sequence
+from glob import escape as glob_escape
+from typing import Any, Optional, Sequence
 
 from .api import GENERATE_IMAGES, Evaluation, Model, Sample, Task
+from .distributed import World
 from .prefetch import prefetched_batches
 from .progress import Progress
 from .results import SampleLog
@@ -47,6 +50,13 @@ def select_samples(task: Task, limit: int | None) -> list[Sample]:
     return samples
 
 
+def _read_only(log: SampleLog) -> list[dict]:
+    """Ranks other than 0 read the task's log without repairing it: only rank 0 writes it."""
+    from .results import read_jsonl
+
+    return read_jsonl(log.path) if log.path.exists() else []
+
+
 def _file_stem(sample_id: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", sample_id)
     if safe != sample_id:
@@ -63,44 +73,60 @@ def absolute_image_paths(records: Sequence[dict], base: Path) -> list[dict]:
     return [{**r, "prediction": [str((base / p).resolve()) for p in r["prediction"]]} for r in records]
 
 
-class TaskRunner:
-    """Runs tasks against one model into one run folder."""
+@dataclass
+class TaskOutcome:
+    """What running a task produced: its results.json summary, the task's own Evaluation, and the scored
+    records in sample order (image paths absolute), so plots never re-read the log or re-run a scorer."""
 
-    def __init__(self, model: Model, run_dir: Path, options: RunOptions) -> None:
-        self.model, self.run_dir, self.options = model, Path(run_dir), options
+    summary: dict[str, Any]
+    evaluation: Evaluation
+    records: list[dict]
+
+
+class TaskRunner:
+    """Runs tasks against one model into one run folder; under torchrun, this rank's share of each task.
+
+    Every rank appends its records to its own log (`samples/<task>.rank<k>.jsonl`); rank 0 folds the
+    rank logs into `samples/<task>.jsonl` before a task starts and after its samples are done, then
+    scores once.  The pending samples are split only after that fold, so a run killed at one world size
+    resumes at any other with no sample lost or computed twice.
+    """
+
+    def __init__(self, model: Model, run_dir: Path, options: RunOptions, world: World = World()) -> None:
+        self.model, self.run_dir, self.options, self.world = model, Path(run_dir), options, world
         self.samples_dir = self.run_dir / "samples"
         self.errors_seen = 0
+        self.model_s = 0.0  # seconds inside model calls, for the task being run
 
-    def run(self, task: Task) -> dict[str, Any]:
+    def run(self, task: Task) -> Optional[TaskOutcome]:
+        """Compute this rank's share of the pending samples; rank 0 then scores. Other ranks return None."""
         log = SampleLog(self.samples_dir / f"{task.name}.jsonl")
+        if self.world.is_main:
+            self._fold_rank_logs(task.name, log, drop_errors=self.options.retry_errors)
+        self.world.barrier()  # every rank reads the folded log: all agree on what is pending
         samples = select_samples(task, self.options.limit)
-        done = {r["id"]: r for r in log.load()}
-        if self.options.retry_errors and any("error" in r for r in done.values()):
-            done = {i: r for i, r in done.items() if "error" not in r}
-            log.rewrite(done.values())
-        self.errors_seen += sum("error" in r for r in done.values())
+        logged = log.load() if self.world.is_main else _read_only(log)
+        self.errors_seen += sum("error" in r for r in logged) if self.world.is_main else 0
+        done = {r["id"] for r in logged}  # ids only: records stay on disk until scoring, so memory stays flat
+        del logged
         pending = [s for s in samples if s.id not in done]
+        mine = self.world.share(pending)
 
         start = time.monotonic()
         self.model_s = 0.0
-        progress = Progress(len(samples), task.name, initial=len(samples) - len(pending))
-        built = prefetched_batches(pending, lambda sample: self._build(task, sample), self.options.batch_size,
-                                   self.options.loader_workers)
-        try:
-            for batch in built:
-                records = self._run_batch(task, batch)
-                log.append(records)
-                done.update((r["id"], r) for r in records)
-                progress.update(len(records))
-                self._check_errors(sum("error" in r for r in records))
-        finally:
-            built.close()
-            progress.close()
+        computed = self._compute(task, mine, len(samples) - len(pending), len(samples))
         compute_s = time.monotonic() - start
+        self.world.barrier()  # every rank's share is on disk
+        if not self.world.is_main:
+            return None
 
-        ordered = [done[s.id] for s in samples]
+        if self.world.distributed:
+            self._fold_rank_logs(task.name, log, drop_errors=False)
+        by_id = {r["id"]: r for r in log.load()}
+        ordered = [by_id[s.id] for s in samples]
+        del by_id
         start = time.monotonic()
-        summary = self._score(task, log, ordered)
+        summary, evaluation, scored = self._score(task, log, ordered)
         summary["timing"] = {
             "compute_s": round(compute_s, 3),
             "computed_samples": len(pending),
@@ -108,7 +134,59 @@ class TaskRunner:
             "model_s": round(self.model_s, 3),  # inside model calls; compute_s - model_s is the harness's share
             "score_s": round(time.monotonic() - start, 3),
         }
-        return summary
+        if self.world.distributed:
+            summary["timing"]["world_size"] = self.world.size
+            summary["timing"]["rank0_computed_samples"] = computed
+        return TaskOutcome(summary, evaluation, scored)
+
+    def _compute(self, task: Task, mine: list[Sample], initial: int, total: int) -> int:
+        """Run this rank's samples batch by batch into its log; returns how many it finished."""
+        world = self.world
+        log = SampleLog(self._rank_log_path(task.name, world.rank) if world.distributed
+                        else self.samples_dir / f"{task.name}.jsonl")
+        desc = f"{task.name} [rank {world.rank}/{world.size}]" if world.distributed else task.name
+        progress = Progress(len(mine) + initial if world.distributed else total, desc, initial=initial, bar=world.is_main)
+        built = prefetched_batches(mine, lambda sample: self._build(task, sample), self.options.batch_size,
+                                   self.options.loader_workers)
+        finished = 0
+        try:
+            for batch in built:
+                records = self._run_batch(task, batch)
+                log.append(records)
+                finished += len(records)
+                progress.update(len(records))
+                self._check_errors(sum("error" in r for r in records))
+        except BaseException as exc:
+            if world.distributed:  # the launcher reports a dead worker; this line says which rank and what it kept
+                print(f"error: rank {world.rank} of {world.size} failed in task {task.name!r} after {finished} of its "
+                      f"{len(mine)} samples (kept in {log.path}): {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            raise
+        finally:
+            built.close()
+            progress.close()
+        return finished
+
+    def _rank_log_path(self, task_name: str, rank: int) -> Path:
+        return self.samples_dir / f"{task_name}.rank{rank}.jsonl"
+
+    def _fold_rank_logs(self, task_name: str, log: SampleLog, drop_errors: bool) -> None:
+        """Rank 0: move every rank log's records (from this run or a killed one at any world size) into the
+        task's log, each id once, then delete the rank logs; with `drop_errors`, failed samples go too."""
+        rank_logs = sorted(self.samples_dir.glob(f"{glob_escape(task_name)}.rank*.jsonl"))
+        records = log.load()
+        if not rank_logs and not (drop_errors and any("error" in r for r in records)):
+            return
+        seen = {r["id"] for r in records}
+        for path in rank_logs:
+            for record in SampleLog(path).load():
+                if record["id"] not in seen:
+                    seen.add(record["id"])
+                    records.append(record)
+        if drop_errors:
+            records = [r for r in records if "error" not in r]
+        log.rewrite(records)  # written before the rank logs go: a crash in between leaves duplicates, never losses
+        for path in rank_logs:
+            path.unlink()
 
     def _check_errors(self, new: int) -> None:
         self.errors_seen += new
@@ -118,7 +196,7 @@ class TaskRunner:
 
     def _build(self, task: Task, sample: Sample) -> tuple[Sample, dict, Any]:
         """Loader side (a worker thread): the sample's record and its model request, or None if it failed."""
-        seed = sample_seed(self.options.seed, task.name, sample.id)
+        seed = sample_seed(self.options.seed, task.seed_scope, sample.id)
         record = {"id": sample.id, "seed": seed, **task.describe_sample(sample)}
         try:
             request = task.build_request(sample, seed)
@@ -172,33 +250,45 @@ class TaskRunner:
             paths.append(rel)
         return paths
 
-    def _score(self, task: Task, log: SampleLog, ordered: list[dict]) -> dict[str, Any]:
-        ok = [r for r in ordered if "error" not in r]
-        scorable = absolute_image_paths(ok, self.samples_dir) if task.request_kind == GENERATE_IMAGES else ok
-        evaluation = task.evaluate(scorable) if ok else Evaluation(metrics={}, per_sample=[], notes=[])
-        if len(evaluation.per_sample) != len(ok):
-            raise RuntimeError(f"task {task.name!r} returned {len(evaluation.per_sample)} per-sample scores for {len(ok)} records")
-        scores = {r["id"]: s for r, s in zip(ok, evaluation.per_sample)}
-        log.rewrite([{**r, "scores": scores[r["id"]]} if r["id"] in scores else r for r in ordered])
-        errors = [r for r in ordered if "error" in r]
-        notes = list(evaluation.notes)
-        if errors:  # the metrics cover the scored samples only; say how many that is
-            first = str(errors[0]["error"]).strip().splitlines()[0]
-            notes.append(f"scored {len(ok)} of {len(ordered)} samples; {len(errors)} failed" if ok
-                         else f"no sample scored: all {len(ordered)} failed, e.g. {first}")
-        elif not ok:
-            notes.append("no sample scored: the task selected no samples")
-        if self.options.limit is not None:
-            notes.append(f"scored the first {len(ordered)} samples only (--limit {self.options.limit})")
-        return {
-            "metrics": evaluation.metrics,
-            "primary": task.primary_metric,
-            "higher_is_better": task.higher_is_better,
-            "n": len(ok),
-            "errors": len(errors),
-            "error_examples": [{"id": r["id"], "error": r["error"]} for r in errors[:5]],
-            "notes": notes,
-        }
+    def _score(self, task: Task, log: SampleLog, ordered: list[dict]) -> tuple[dict[str, Any], Evaluation, list[dict]]:
+        outcome = score_records(task, ordered, self.samples_dir, self.options.limit)
+        scores = {r["id"]: r["scores"] for r in outcome.records}
+        log.rewrite({**r, "scores": scores[r["id"]]} if r["id"] in scores else r for r in ordered)
+        return outcome.summary, outcome.evaluation, outcome.records
+
+
+def score_records(task: Task, ordered: Sequence[dict], image_base: Path, limit: Optional[int] = None) -> TaskOutcome:
+    """Score a task's records (errors included, in sample order): the one scoring path of `run` and `score`.
+
+    Image predictions are paths relative to `image_base`; the scorer and the returned records get
+    absolute ones.  The summary says how many samples failed, with examples, and what --limit left out.
+    """
+    ok = [r for r in ordered if "error" not in r]
+    scorable = absolute_image_paths(ok, image_base) if task.request_kind == GENERATE_IMAGES else ok
+    evaluation = task.evaluate(scorable) if ok else Evaluation(metrics={}, per_sample=[], notes=[])
+    if len(evaluation.per_sample) != len(ok):
+        raise RuntimeError(f"task {task.name!r} returned {len(evaluation.per_sample)} per-sample scores for {len(ok)} records")
+    errors = [r for r in ordered if "error" in r]
+    notes = list(evaluation.notes)
+    if errors:  # the metrics cover the scored samples only; say how many that is
+        first = str(errors[0]["error"]).strip().splitlines()[0]
+        notes.append(f"scored {len(ok)} of {len(ordered)} samples; {len(errors)} failed" if ok
+                     else f"no sample scored: all {len(ordered)} failed, e.g. {first}")
+    elif not ok:
+        notes.append("no sample scored: the task selected no samples")
+    if limit is not None:
+        notes.append(f"scored the first {len(ordered)} samples only (--limit {limit})")
+    summary = {
+        "metrics": evaluation.metrics,
+        "primary": task.primary_metric,
+        "higher_is_better": task.primary_metric not in evaluation.lower_is_better and task.higher_is_better,
+        "lower_is_better": sorted(evaluation.lower_is_better),  # per metric: `compare` gates each its own way
+        "n": len(ok),
+        "errors": len(errors),
+        "error_examples": [{"id": r["id"], "error": r["error"]} for r in errors[:5]],
+        "notes": notes,
+    }
+    return TaskOutcome(summary, evaluation, [{**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample)])
 
 
 class _RowError(Exception):

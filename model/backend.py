@@ -5,7 +5,7 @@ Per-call values stay local; the only mutable attribute is the `rows` counter of 
 evaluated, kept for tests and benchmarks.
 
 Also the public helpers a trainer needs: `tokenize`, `encode_text`, `preprocess`, `encode_images`,
-`decode_latents`, `mask_token_id`, `text_length`.
+`decode_latents`, `mask_token_id`, `text_length`; and `image_features` for feature probes.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from .i2t import TextSampling, sample_tokens
 from .t2i import ImageSampling, euler_cfg, initial_noise, sigma_schedule
 
 MASK_TOKEN = "<extra_id_0>"
+
+
+DEFAULTS_KEY = "_ddit_eval_defaults"  # where a checkpoint's model_index.json records its DDiTDefaults
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ def padded_call(transformer, min_rows: int = MIN_ROWS):
 def _or_default(value, default):
     """None means "the default"; 0 is a value (and a task's checks reject it), never a silent default."""
     return default if value is None else value
+
+
+class _FeaturesCaptured(Exception):
+    """Raised by `image_features`' hook to stop the forward once the wanted block has run."""
 
 
 def image_seed(seed: int, k: int) -> int:
@@ -180,13 +187,51 @@ class DDiTModel:
             noise = torch.stack([torch.randn(z.shape[1:], generator=g, device=g.device) for g in generators])
             z = z + dist.std * noise.to(z.device, z.dtype)
         cfg = self.vae.config
-        return ((z - (cfg.shift_factor or 0.0)) * cfg.scaling_factor).to(self.dtype)
+        return ((z - (0.0 if cfg.shift_factor is None else cfg.shift_factor)) * cfg.scaling_factor).to(self.dtype)
 
     def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
         """Pixels in [0, 1] (B, 3, R, R) fp32 from transformer-space latents."""
         cfg = self.vae.config
-        z = latents.to(self.vae.dtype) / cfg.scaling_factor + (cfg.shift_factor or 0.0)
+        z = latents.to(self.vae.dtype) / cfg.scaling_factor + (0.0 if cfg.shift_factor is None else cfg.shift_factor)
         return (self.vae.decode(z).sample.float() * 0.5 + 0.5).clamp(0, 1)
+
+    @torch.inference_mode()
+    def image_features(self, images: Sequence[Image.Image], layer: int = -1, pooling: str = "mean",
+                       context: str = "masked") -> torch.Tensor:
+        """Image-stream hidden states after joint block `layer` (negative counts from the end), pooled
+        over the image tokens ("mean" or "max"): (B, D) fp32 on the CPU, for feature probes.
+
+        The image enters as in captioning (VAE posterior mean, timestep 0); the text stream holds
+        `context`: "masked" (every position the mask token, D-DiT's first captioning step) or "empty"
+        (T5 of the empty prompt).  The forward stops after the block; rows are padded as in
+        `padded_call`, so a row's features do not depend on its batch.
+        """
+        blocks = self.transformer.transformer_blocks
+        if not -len(blocks) <= layer < len(blocks) or pooling not in ("mean", "max") or context not in ("masked", "empty"):
+            raise ValueError(f"image_features: layer {layer} (the model has {len(blocks)} blocks), pooling {pooling!r} "
+                             f"(mean or max) or context {context!r} (masked or empty) is out of range")
+        pixels = self.preprocess(images, self.defaults.resolution)
+        latents = torch.cat([self.encode_images(pixels[i:i + 1]) for i in range(len(images))])
+        if context == "masked":
+            ids = [[self.mask_token_id] * self.text_length]
+        else:
+            ids = self.tokenize([""], self.text_length)
+        hidden = self.encode_text(torch.tensor(ids, device=self.device)).expand(len(images), -1, -1)
+        captured = {}
+
+        def stop(module, args, output):
+            captured["image"] = output[1]  # a joint block returns (text, image)
+            raise _FeaturesCaptured
+
+        handle = blocks[layer].register_forward_hook(stop)
+        try:
+            padded_call(self.transformer)(latents, hidden, torch.zeros(len(images), device=self.device, dtype=self.dtype))
+        except _FeaturesCaptured:
+            pass
+        finally:
+            handle.remove()
+        tokens = captured["image"][:len(images)].float()
+        return (tokens.mean(dim=1) if pooling == "mean" else tokens.amax(dim=1)).cpu()
 
     # ------------------------------------------------------------------ text to image
     @torch.inference_mode()
@@ -230,6 +275,11 @@ class DDiTModel:
 
     def _count(self, n: int) -> None:
         self.rows["transformer"] += n
+
+    def network_calls(self) -> int:
+        """Transformer evaluations so far: one per real row of each call (padding rows not counted).
+        The steps ablation reports them per sample as the cost of T steps."""
+        return self.rows["transformer"]
 
     # ------------------------------------------------------------------ image to text
     @torch.inference_mode()

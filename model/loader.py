@@ -21,8 +21,7 @@ from transformers import T5EncoderModel, T5TokenizerFast
 
 from ddit_eval.errors import UsageError
 
-from .backend import MASK_TOKEN, DDiTDefaults, DDiTModel
-from .tiny import DEFAULTS_KEY
+from .backend import DEFAULTS_KEY, MASK_TOKEN, DDiTDefaults, DDiTModel
 from .transformer import SD3JointModelFlexible
 
 TRANSFORMER_CLASS = "SD3JointModelFlexible"

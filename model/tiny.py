@@ -24,9 +24,10 @@ from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
+from .backend import DEFAULTS_KEY, DDiTDefaults, DDiTModel
+from .loader import pick_device_dtype
 from .transformer import SD3JointModelFlexible
 
-DEFAULTS_KEY = "_ddit_eval_defaults"
 
 _WORDS = (
     "red orange yellow green blue purple pink brown black white gray grey "
@@ -175,9 +176,6 @@ def build_tiny_checkpoint(path: str | Path, seed: int = 0, **sizes) -> Path:
 def random_model(device: str = "cpu", dtype: str = "fp32", seed: int = 0, real_sizes: bool = False, **sizes):
     """A `DDiTModel` with random weights built in memory on `device` (no files): tiny sizes, or with
     `real_sizes=True` the released model's sizes (SD3-medium + T5-XXL + SD3 VAE), for benchmarks."""
-    from .backend import DDiTDefaults, DDiTModel
-    from .loader import pick_device_dtype
-
     dev, dt = pick_device_dtype(device, dtype)
     with torch.device(dev):
         parts = build_tiny_components(seed=seed, **{**(REAL_SIZES if real_sizes else {}), **sizes})

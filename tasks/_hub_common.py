@@ -14,6 +14,7 @@ numbers other models report there.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Iterator, Optional, Sequence
@@ -21,11 +22,11 @@ from typing import Any, ClassVar, Iterator, Optional, Sequence
 from ddit_eval.api import ANSWER, AnswerRequest, Evaluation, Sample, Task
 from ddit_eval.data import DataRef, Table, check_dataset, open_table
 from ddit_eval.metrics.vqa import RULES as VQA_RULES
+from ddit_eval.prompts import DDIT_VQA
 from ddit_eval.settings import one_of, optional_int, template
 
 TEXT_WINDOW = 128  # D-DiT's text sequence length: prompt + answer fit in it
 
-DDIT_VQA = "Q: {question} Answer the question using a single word or phrase. A: "
 DDIT_VIZWIZ = ("Q: {question} Answer the question using a single word or phrase. "
                "Reply unanswerable if information is not present in the image. A: ")
 LMMS_SHORT = "{question}\nAnswer the question using a single word or phrase."
@@ -57,7 +58,10 @@ def also_works(name: str) -> str:
 class HubTask(Task):
     """The data half: one split of a hub dataset or its local copy, read lazily."""
 
-    doc_columns: ClassVar[tuple[str, ...]]  # what a sample keeps (never the image)
+    doc_columns: ClassVar[tuple[str, ...]]  # what a sample's record holds (never the image)
+    # heavy doc columns (ten answers a question) read from Arrow when the record is written, not held by
+    # every sample: memory stays flat over a 214K-question split
+    reference_columns: ClassVar[tuple[str, ...]] = ()
     image_column: ClassVar[str] = "image"
 
     @property
@@ -80,8 +84,14 @@ class HubTask(Task):
         return str(row["question_id"])
 
     def samples(self) -> Iterator[Sample]:
-        for index, row in enumerate(self.table.rows(self.doc_columns)):
+        light = tuple(c for c in self.doc_columns if c not in self.reference_columns)
+        for index, row in enumerate(self.table.rows(light)):
             yield Sample(id=self.sample_id(row), doc={**row, "row": index})
+
+    def describe_sample(self, sample: Sample) -> dict:
+        if not self.reference_columns:
+            return dict(sample.doc)
+        return {**sample.doc, **self.table.row(sample.doc["row"], self.reference_columns)}
 
     def image(self, sample: Sample):
         return self.table.image(sample.doc["row"], self.image_column)
@@ -135,6 +145,15 @@ class HubVQATask(HubAnswerTask):
     def prediction(self, record: dict) -> str:
         return str(record["prediction"])
 
+    def describe_sample(self, sample: Sample) -> dict:
+        """References as their answer texts (the accuracy reads nothing else): a 214K-line log stays light."""
+        from ddit_eval.metrics.vqa import answer_texts
+
+        doc = super().describe_sample(sample)
+        if doc.get("answers") is not None:
+            doc["answers"] = answer_texts(doc["answers"])
+        return doc
+
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         from ddit_eval.metrics.vqa import VQAAccuracy
 
@@ -155,7 +174,7 @@ def with_answer_health(evaluation: Evaluation, records: Sequence[dict], unparsed
     from ddit_eval.metrics.answers import answer_health
 
     metrics, notes = answer_health([str(r["prediction"]) for r in records], ids=[r["id"] for r in records], unparsed=unparsed)
-    return Evaluation({**evaluation.metrics, **metrics}, evaluation.per_sample, [*evaluation.notes, *notes])
+    return dataclasses.replace(evaluation, metrics={**evaluation.metrics, **metrics}, notes=[*evaluation.notes, *notes])
 
 
 class SubmissionTask(HubAnswerTask):

@@ -13,10 +13,11 @@ from typing import Sequence
 import numpy as np
 
 from ddit_eval.api import AnswerRequest, Evaluation, Sample, Task
+from ddit_eval.prompts import DDIT_VQA
 from ddit_eval.settings import integer, optional_int, template
 from ddit_eval.shapes import WORLD_VERSION
 
-VQA_TEMPLATE = "Q: {question} Answer the question using a single word or phrase. A: "
+VQA_TEMPLATE = DDIT_VQA
 ANSWER_SETTINGS = {"seed": 0, "resolution": 64, "steps": None, "answer_length": None, "prompt_template": VQA_TEMPLATE}
 ANSWER_CHECKS = {"seed": integer(), "resolution": integer(8), "steps": optional_int(1), "answer_length": optional_int(1, 128),
                  "prompt_template": template("question")}
@@ -74,18 +75,15 @@ class ShapesAnswerTask(ShapesData, Task):
 
 
 def bar_chart(metrics: dict, keys: Sequence[str], path: Path, title: str) -> str:
-    """A plain bar chart of some metrics (matplotlib, Agg)."""
-    import matplotlib
+    """A plain bar chart of some metrics (a pyplot-free Figure: the caller's backend is left alone)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.7 * len(keys) + 1.5), 3.0))
+    fig = Figure(figsize=(max(3.0, 0.7 * len(keys) + 1.5), 3.0))
+    ax = fig.subplots()
     ax.bar(range(len(keys)), [metrics[k] for k in keys], color="#4477aa")
     ax.set_xticks(range(len(keys)), keys, rotation=45, ha="right", fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return str(path)

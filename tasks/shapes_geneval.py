@@ -80,10 +80,7 @@ class ShapesGenEval(ShapesData, Task):
 
 def _image_grid(prompt_rows: list[list[dict]], path: Path, per_tag: int = 4) -> str:
     """Up to `per_tag` prompts of each tag, one row each: prompt text, then its images."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from PIL import Image
 
     by_tag: dict[str, list] = {}
@@ -91,7 +88,8 @@ def _image_grid(prompt_rows: list[list[dict]], path: Path, per_tag: int = 4) -> 
         by_tag.setdefault(images[0]["tag"], []).append(images)
     rows = [images for group in by_tag.values() for images in group[:per_tag]]
     cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), cols + 1, figsize=(1.3 * cols + 3.2, 1.3 * len(rows)), squeeze=False)
+    fig = Figure(figsize=(1.3 * cols + 3.2, 1.3 * len(rows)))
+    axes = fig.subplots(len(rows), cols + 1, squeeze=False)
     for axrow, images in zip(axes, rows):
         axrow[0].text(0, 0.5, images[0]["prompt"], fontsize=7, va="center", wrap=True)
         for ax in axrow:
@@ -102,5 +100,4 @@ def _image_grid(prompt_rows: list[list[dict]], path: Path, per_tag: int = 4) -> 
             ax.set_title("ok" if row["correct"] else "x", fontsize=6, color="green" if row["correct"] else "red")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return str(path)

@@ -13,6 +13,7 @@ class VizWiz(HubVQATask):
     description = "VizWiz-VQA val: VQA accuracy (x100), answers containing 'unanswer' count as 'unanswerable'"
     data_source = also_works("VizWiz-VQA") + ", split val"
     doc_columns = ("question_id", "question", "answers", "category")
+    reference_columns = ("answers",)
     group_column = "category"
     protocols = VIZWIZ_PROTOCOLS
     default_settings = {**data_settings("lmms-lab/VizWiz-VQA", "val"), **HubAnswerTask.answer_settings,

@@ -11,6 +11,7 @@ class VQAv2(HubVQATask):
     description = "VQAv2 validation: official VQA accuracy (x100), per answer type"
     data_source = also_works("VQAv2") + ", split validation"
     doc_columns = ("question_id", "image_id", "question", "answers", "answer_type", "question_type", "multiple_choice_answer")
+    reference_columns = ("answers", "multiple_choice_answer")
     group_column = "answer_type"
     default_settings = {**data_settings("lmms-lab/VQAv2", "validation"), **HubAnswerTask.answer_settings,
                         "vqa_rule": "official"}

@@ -2,8 +2,9 @@
 
 Preprocessing (mmdet 2.x `mask2former_swin-s-p4-w7-224_lsj_8x2_50e_coco` test pipeline):
 OpenCV bilinear resize keeping the aspect ratio to short side 800 / long side at most
-1333, RGB, ImageNet mean/std in 0-255 units, then zero padding (after normalisation)
-at the bottom/right to a multiple of 32.
+1333, padding at the bottom/right to a multiple of 32 with pixel value 128 (the config's
+`Pad` step, `pad_val=dict(img=(128, 128, 128))`, comes BEFORE `Normalize`), then RGB and
+ImageNet mean/std in 0-255 units over the padded image.
 
 Post-processing (mmdet's Mask2Former instance results): mask logits are upsampled
 bilinearly to the padded size, the padding is cropped, and they are resized bilinearly
@@ -16,7 +17,6 @@ mask with x2, y2 exclusive (0, 0, 0, 0 for an empty mask).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -31,6 +31,7 @@ from PIL import Image
 from ..errors import UsageError
 from ..metrics.geneval import Detection
 from .convert import CheckpointMismatch, convert_mmdet_state_dict, official_detector_config
+from .provenance import file_sha256
 
 # The 80 COCO thing classes in mmdet's index order, with GenEval's names.
 COCO_CLASSES = (
@@ -49,6 +50,7 @@ SCALE = (1333, 800)  # long side at most, short side
 MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
 STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
 SIZE_DIVISOR = 32
+PAD_VALUE = 128  # raw pixel value of the padding, normalised with the image
 MAX_PER_IMAGE = 100
 
 
@@ -75,12 +77,13 @@ def preprocess(image: Image.Image) -> tuple[torch.Tensor, ImageMeta]:
     height, width = rgb.shape[:2]
     new_w, new_h = resized_size(width, height)
     resized = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    normalized = (resized.astype(np.float32) - MEAN) * (np.float32(1.0) / STD)
     pad_h = -(-new_h // SIZE_DIVISOR) * SIZE_DIVISOR
     pad_w = -(-new_w // SIZE_DIVISOR) * SIZE_DIVISOR
-    padded = np.zeros((pad_h, pad_w, 3), dtype=np.float32)
-    padded[:new_h, :new_w] = normalized
-    tensor = torch.from_numpy(padded).permute(2, 0, 1).unsqueeze(0).contiguous()
+    padded = np.full((pad_h, pad_w, 3), PAD_VALUE, dtype=np.uint8)
+    padded[:new_h, :new_w] = resized
+    # as mmcv.imnormalize with mmdet's float32 mean/std: subtract in float32, scale by 1/std in float64
+    normalized = ((padded.astype(np.float32) - MEAN) * (1.0 / STD.astype(np.float64))).astype(np.float32)
+    tensor = torch.from_numpy(normalized).permute(2, 0, 1).unsqueeze(0).contiguous()
     return tensor, ImageMeta((height, width), (new_h, new_w), (pad_h, pad_w))
 
 
@@ -156,14 +159,6 @@ class Mask2FormerDetector:
         return results
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_checkpoint(path: str, verified: bool) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -189,7 +184,7 @@ def load_official_detector(weights_path: str, sha256: Optional[str] = None, devi
                          "(MMDetection model zoo, Mask2Former Swin-S COCO) and put it there")
     named = re.search(r"-([0-9a-f]{8})\.pth$", os.path.basename(path))
     if sha256 is not None or named:
-        actual = _sha256(path)
+        actual = file_sha256(path)
         expected = sha256.lower() if sha256 is not None else named.group(1)
         matches = actual == expected if sha256 is not None else actual.startswith(expected)
         if not matches:

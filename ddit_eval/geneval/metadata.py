@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
 
 from PIL import Image
 
@@ -163,6 +163,20 @@ def _verify(data: bytes, origin: str) -> list[dict]:
     return rows
 
 
+def cached_metadata_path(cache_dir: Union[str, os.PathLike, None] = None) -> Path:
+    """Where the official file at PINNED_COMMIT is cached."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return cache / f"evaluation_metadata-{PINNED_COMMIT[:12]}.jsonl"
+
+
+def metadata_sha256(path: Union[str, os.PathLike, None] = None,
+                    cache_dir: Union[str, os.PathLike, None] = None) -> Optional[str]:
+    """sha256 of the metadata file `load_metadata(path, cache_dir)` reads (None if it is not there yet),
+    so results say which prompt file scored them even while METADATA_SHA256 is unpinned."""
+    file = Path(path) if path is not None else cached_metadata_path(cache_dir)
+    return sha256_hex(file.read_bytes()) if file.is_file() else None
+
+
 def load_metadata(path: Union[str, os.PathLike, None] = None,
                   cache_dir: Union[str, os.PathLike, None] = None) -> list[dict]:
     """GenEval's prompt metadata lines.
@@ -182,8 +196,7 @@ def load_metadata(path: Union[str, os.PathLike, None] = None,
             raise UsageError(f"cannot read GenEval metadata {p}: {e}") from None
         return parse_metadata(text, str(p))
 
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cached = cache / f"evaluation_metadata-{PINNED_COMMIT[:12]}.jsonl"
+    cached = cached_metadata_path(cache_dir)
     if cached.is_file():
         return _verify(cached.read_bytes(), f"cached GenEval metadata {cached} (delete it to download again)")
     if _offline():
@@ -195,7 +208,7 @@ def load_metadata(path: Union[str, os.PathLike, None] = None,
         reason = getattr(e, "reason", e)
         raise UsageError(f"cannot download GenEval metadata from {METADATA_URL} ({reason}); {OFFLINE_HINT}") from None
     rows = _verify(data, f"downloaded GenEval metadata ({METADATA_URL})")
-    cache.mkdir(parents=True, exist_ok=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, cached)
@@ -251,8 +264,17 @@ def write_official_layout(out_dir: Union[str, os.PathLike], index: int, metadata
     return folder
 
 
-def read_official_layout(images_dir: Union[str, os.PathLike]) -> list[tuple[dict, list[str]]]:
-    """The (metadata, image paths) of each prompt folder of an official GenEval images folder, by index.
+class PromptFolder(NamedTuple):
+    """One prompt folder of the official layout: its index, path, metadata line and image paths (by number)."""
+
+    index: int
+    folder: Path
+    metadata: dict
+    images: list[str]
+
+
+def official_layout_prompts(images_dir: Union[str, os.PathLike]) -> list[PromptFolder]:
+    """The prompt folders of an official GenEval images folder, by index.
 
     As `evaluate_images.py`: numeric subfolders, each with `metadata.jsonl` (one JSON object) and
     `samples/<digits>.png`; other entries are ignored.  A malformed folder is a one-line UsageError.
@@ -264,7 +286,7 @@ def read_official_layout(images_dir: Union[str, os.PathLike]) -> list[tuple[dict
                      key=lambda p: (int(p.name), p.name))
     if not folders:
         raise UsageError(f"{root} has no prompt folders (expected <5-digit index>/metadata.jsonl and samples/NNNN.png)")
-    out: list[tuple[dict, list[str]]] = []
+    out: list[PromptFolder] = []
     for folder in folders:
         meta_path = folder / "metadata.jsonl"
         if not meta_path.is_file():
@@ -279,5 +301,13 @@ def read_official_layout(images_dir: Union[str, os.PathLike]) -> list[tuple[dict
                         key=lambda p: (int(p.stem), p.name)) if samples.is_dir() else []
         if not images:
             raise UsageError(f"{folder} has no samples/<digits>.png images")
-        out.append((metadata, [str(p) for p in images]))
+        if out and out[-1].index == int(folder.name):
+            raise UsageError(f"{root} has two folders for prompt {int(folder.name)}: "
+                             f"{out[-1].folder.name} and {folder.name}")
+        out.append(PromptFolder(int(folder.name), folder, metadata, [str(p) for p in images]))
     return out
+
+
+def read_official_layout(images_dir: Union[str, os.PathLike]) -> list[tuple[dict, list[str]]]:
+    """The (metadata, image paths) of each prompt folder of an official GenEval images folder, by index."""
+    return [(p.metadata, p.images) for p in official_layout_prompts(images_dir)]

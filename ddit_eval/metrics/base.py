@@ -17,7 +17,9 @@ from ..errors import UsageError
 class Metric:
     """Base class: subclasses declare state in `__init__` and write `update`/`compute`."""
 
-    higher_is_better: ClassVar[bool] = True
+    # headline names in `compute()` where smaller is better (FID, KID); every other one is higher-is-better.
+    # Results record it per metric, so `compare` gates FID and IS of one task each the right way round.
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         self._defaults: dict[str, Any] = {}

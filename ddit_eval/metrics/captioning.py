@@ -122,7 +122,6 @@ class CaptionMetrics(Metric):
     `per_sample` is available after it.
     """
 
-    higher_is_better = True
 
     def __init__(self) -> None:
         super().__init__()

@@ -195,7 +195,6 @@ class GenEvalScore(Metric):
     Per-sample (per prompt) score `correct_images` is the fraction of its images correct.
     """
 
-    higher_is_better = True
 
     def __init__(self, detector: Detector, colors: ColorClassifier) -> None:
         super().__init__()

@@ -122,7 +122,8 @@ class GQAAccuracy(Metric):
     {'accuracy': 50.0}
     """
 
-    higher_is_better = True
+
+    lower_is_better = frozenset({"distribution"})  # the official distance of the answer distributions
 
     def __init__(self, rule: str = "llava") -> None:
         super().__init__()
@@ -185,7 +186,6 @@ class GQAAccuracy(Metric):
 
     def config(self) -> dict:
         return {"metric": "gqa_accuracy", "rule": self.rule, "extras": self._extras_computed(),
-                "lower_is_better": ["distribution"],
                 "consistency_scope": "entailed questions inside the evaluated set",
                 "not_computed": {"validity": "needs the choices file", "plausibility": "needs the choices file"}}
 

@@ -119,7 +119,6 @@ class VQAAccuracy(Metric):
     {'accuracy': 100.0, 'accuracy_number': 100.0}
     """
 
-    higher_is_better = True
 
     def __init__(self, rule: str = "official") -> None:
         super().__init__()

@@ -148,7 +148,6 @@ def binary_scores(parsed: Sequence[str], gold: Sequence[str]) -> dict[str, float
 class PopeMetrics(Metric):
     """POPE per split (random/popular/adversarial) and over all questions; default rule: POPE's own."""
 
-    higher_is_better = True
 
     def __init__(self, parse_rule: str = "pope") -> None:
         super().__init__()
@@ -188,7 +187,6 @@ class MMEScore(Metric):
     from the data add nothing; `categories_scored` says how many were there).
     """
 
-    higher_is_better = True
 
     def __init__(self, parse_rule: str = "mme") -> None:
         super().__init__()

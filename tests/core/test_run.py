@@ -108,13 +108,13 @@ def test_resume_skips_recorded_samples_and_refuses_other_settings(cli, tmp_path)
 
 def test_recorded_settings_compare_as_json_reads_them(tmp_path):
     """A tuple setting reads back from run.json as a list; that is the same run, not other settings."""
-    from ddit_eval.cli import _prepare_output_dir
     from ddit_eval.errors import UsageError
+    from ddit_eval.run_folder import RunFolder
 
-    _prepare_output_dir(tmp_path, {"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
-    _prepare_output_dir(tmp_path, {"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
+    RunFolder(tmp_path).start({"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
+    RunFolder(tmp_path).start({"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
     with pytest.raises(UsageError, match="tasks differ"):
-        _prepare_output_dir(tmp_path, {"tasks": {"t": {"sizes": (1, 3)}}}, overwrite=False)
+        RunFolder(tmp_path).start({"tasks": {"t": {"sizes": (1, 3)}}}, overwrite=False)
 
 
 @pytest.mark.slow
@@ -154,12 +154,12 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(tmp_path):
 
 def test_default_output_dirs_never_collide(tmp_path, monkeypatch):
     """Two runs started in the same second must not resume into each other's folder."""
-    from ddit_eval.cli import _default_output_dir
+    from ddit_eval.run_folder import RunFolder
 
     monkeypatch.chdir(tmp_path)
-    first = _default_output_dir("some/ckpt/")
+    first = RunFolder.new("some/ckpt/").path
     first.mkdir(parents=True)
-    second = _default_output_dir("some/ckpt/")
+    second = RunFolder.new("some/ckpt/").path
     assert first.parent == second.parent == Path("runs") and first.name.endswith("-ckpt")
     assert second != first and not second.exists()
 

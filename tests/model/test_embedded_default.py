@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ddit_eval.cli import main
-from ddit_eval.model.train_tiny import TrainConfig, train
+from ddit_eval.shapes.train_tiny import TrainConfig, train
 from ddit_eval.models import DEFAULT_MODEL
 
 TASKS = "shapes-vqa,shapes-caption"

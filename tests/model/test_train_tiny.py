@@ -6,7 +6,7 @@ import pytest
 from safetensors.torch import load_file
 
 from ddit_eval.model import load_model
-from ddit_eval.model.train_tiny import TrainConfig, main, train
+from ddit_eval.shapes.train_tiny import TrainConfig, main, train
 
 SMALL = dict(scenes=48, geneval_copies=0, vae_steps=20, batch_size=8, warmup=3, log_every=5, threads=1)
 

@@ -51,10 +51,10 @@ from ddit_eval.shapes import (captions, describe, existence_question, generate_s
                               has_left_right_pair, mme_questions, render, scene_for_metadata, split_of, vqa_items)
 from ddit_eval.shapes.language import OBJECTS, YES_NO_SUFFIX
 
-from .backend import DDiTDefaults, DDiTModel
-from .tiny import build_tiny_components, save_components
+from ddit_eval.prompts import DDIT_VQA
+from ddit_eval.model.backend import DDiTDefaults, DDiTModel
+from ddit_eval.model.tiny import build_tiny_components, save_components
 
-VQA_TEMPLATE = "Q: {question} Answer the question using a single word or phrase. A: "
 RENDER_SIZE = 64  # the shapes suite renders at 64 px; the backend resizes to the model's resolution
 TINY_SIZES = dict(resolution=32, vae_channels=(16, 32), latent_channels=4, patch_size=2, num_layers=5, num_heads=4,
                   head_dim=32, t5_dim=64, t5_layers=2, t5_heads=4, t5_ff=128, text_length=40, t2i_text_length=24)
@@ -113,16 +113,16 @@ def _text_examples(scenes, seed: int) -> list[tuple[int, str | None, str]]:
     examples = []
     for i, scene in enumerate(scenes):
         examples += [(i, None, c) for c in captions(scene)]
-        examples += [(i, VQA_TEMPLATE.format(question=item.question), item.canonical) for item in vqa_items(scene, rng)]
+        examples += [(i, DDIT_VQA.format(question=item.question), item.canonical) for item in vqa_items(scene, rng)]
         present = {s.name for s in scene.shapes}
         absent = [o for o in OBJECTS if o not in present]
         for name in list(present) + [str(o) for o in rng.choice(absent, size=len(present), replace=False)]:
-            examples.append((i, VQA_TEMPLATE.format(question=existence_question(name)), "yes" if name in present else "no"))
+            examples.append((i, DDIT_VQA.format(question=existence_question(name)), "yes" if name in present else "no"))
         for category in ("existence", "count", "position", "color"):
             if category == "position" and not has_left_right_pair(scene):
                 continue
             for question, answer in mme_questions(scene, category, rng):
-                examples.append((i, VQA_TEMPLATE.format(question=question.replace(YES_NO_SUFFIX, "")), answer))
+                examples.append((i, DDIT_VQA.format(question=question.replace(YES_NO_SUFFIX, "")), answer))
     return examples
 
 
@@ -221,8 +221,17 @@ def text_loss(model: DDiTModel, latents, ids, labels, gen) -> torch.Tensor:
 
 
 def train(output: str | Path, cfg: TrainConfig = TrainConfig(), log=print) -> dict:
-    torch.manual_seed(cfg.seed)
+    """Train with `cfg.threads` threads (the result depends on it), then give the caller its own count back."""
+    before = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
+    try:
+        return _train(output, cfg, log)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
+    torch.manual_seed(cfg.seed)
     started = time.monotonic()
     parts = build_tiny_components(seed=cfg.seed, **cfg.sizes)
     defaults = DDiTDefaults(resolution=parts["defaults"]["resolution"], text_length=parts["defaults"]["text_length"],

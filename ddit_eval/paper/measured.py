@@ -1,0 +1,204 @@
+"""Measured rows for the paper's tables, read from run folders: value, n, 95% CI, protocol and caveats.
+
+A row with a caveat (--limit, part of the benchmark, failed samples, settings other than the task's
+defaults, another answerer than the paper's) says so and is not presented as a reproduction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..compare import NOT_PROTOCOL, _scored, _task_from_results
+from ..results import load_results
+from .intervals import metric_intervals
+from .numbers import MEASURED_BY, PaperTable, full_set_size, paper_answerer
+
+# Settings that say where data or weights are, which parts run or how fast, not how the benchmark is run
+# (a feature probe's answerer has its own caveat).
+WHERE_KEYS = frozenset({"dataset", "revision", "karpathy_file", "images_dir", "metadata", "detector_weights",
+                        "detector_sha256", "clip_weights", "vqa_dataset", "vqa_revision", "cache_dir", "encoders",
+                        "checkpoint_every", "infer_batch_size", "answerer_workers", "direct_vqa", "direct_vqa_run",
+                        "answerer", "answerer_model", "base_url", "api_key_env"}) | NOT_PROTOCOL
+STEPS_ABLATION = "steps-ablation"
+FEATURE_PROBE = "feature-probe"
+DIRECT, DIRECT_METRIC = "ddit_direct", "ddit_direct_vqa_accuracy"  # the probe's name for D-DiT's own answers
+
+
+@dataclass(frozen=True)
+class Measured:
+    value: float
+    n: int
+    ci: Optional[tuple[float, float]]
+
+
+@dataclass
+class MeasuredRow:
+    label: str
+    reference: Optional[str]  # the reported row this run measures again (measured - reported)
+    values: dict[str, Measured]
+    protocol: str
+    caveats: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    path: Path
+    results: dict
+
+    @classmethod
+    def load(cls, run_dir) -> "Run":
+        return cls(Path(run_dir), load_results(run_dir))
+
+    @property
+    def name(self) -> str:
+        model = str(self.results.get("config", {}).get("model", "?"))
+        return f"{self.path.resolve().name} ({Path(model).name if model.startswith(('/', '.')) else model})"
+
+    def task_config(self, task: str) -> dict:
+        return (self.results.get("config", {}).get("tasks") or {}).get(task) or {}
+
+
+# ----------------------------------------------------------------------------- caveats
+
+
+def _changed_settings(task: str, recorded: dict, ignore: frozenset = frozenset()) -> list[str]:
+    """Settings that differ from the registered task's defaults (JSON-normalised), data locations aside."""
+    from ..registry import TASKS
+
+    if task not in TASKS.names():
+        return []
+    defaults = json.loads(json.dumps(TASKS.get(task).default_settings, default=str))
+    return [f"{k}={v}" for k, v in sorted(recorded.items())
+            if k in defaults and k not in WHERE_KEYS | ignore and v != defaults[k]]
+
+
+def task_caveats(run: Run, task: str, summary: dict, settings: dict, inner: Optional[str] = None,
+                 ignore: frozenset = frozenset()) -> list[str]:
+    """Why this task's number is not a reproduction of the paper's (empty when it is one)."""
+    benchmark = inner or task
+    out = []
+    limit = run.results.get("config", {}).get("limit")
+    if limit is not None:
+        out.append(f"--limit {limit}")
+    full = full_set_size(benchmark)
+    if full is not None and summary.get("n", 0) < full:
+        out.append(f"{summary.get('n', 0)} of {full} samples")
+    if summary.get("errors"):
+        out.append(f"{summary['errors']} failed samples")
+    changed = _changed_settings(benchmark, settings, ignore)
+    if changed:
+        out.append("non-default " + ", ".join(changed))
+    return [f"{benchmark}: {c}" for c in out]
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def measure(run: Run, task: str, metrics: list[str]) -> dict[str, Measured]:
+    """The recorded values of `metrics` with n and a 95% bootstrap interval from the scored samples."""
+    summary = run.results["tasks"].get(task) or {}
+    present = [m for m in metrics if isinstance(summary.get("metrics", {}).get(m), (int, float))]
+    if not present:
+        return {}
+    try:
+        task_obj = _task_from_results(task, run.results)
+    except Exception:  # noqa: BLE001 - unregistered (an ablation cell): per-sample metrics still get intervals
+        task_obj = None
+    intervals = metric_intervals(_scored(run.path, task), present, task_obj)
+    return {m: Measured(float(summary["metrics"][m]), int(summary.get("n", 0)), intervals.get(m)) for m in present}
+
+
+def _protocol(config: dict) -> str:
+    return str(config.get("protocol") or "default")
+
+
+def benchmark_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
+    """geneval / understanding: one row per run, its columns from the tasks the run has."""
+    sources = {c: s for c, s in MEASURED_BY[table.key].items() if s[0] in run.results["tasks"]}
+    if not sources:
+        return []
+    values, caveats, protocols = {}, [], {}
+    for task in dict.fromkeys(t for t, _ in sources.values()):
+        found = measure(run, task, [m for t, m in sources.values() if t == task])
+        values.update({c: found[m] for c, (t, m) in sources.items() if t == task and m in found})
+        config = run.task_config(task)
+        caveats += task_caveats(run, task, run.results["tasks"][task], config.get("settings") or {})
+        protocols[task] = _protocol(config)
+    reference = table.ours
+    if table.key == "understanding" and "256" in str(run.results.get("config", {}).get("model", "")):
+        reference = "D-DiT (256x256)"
+    protocol = "; ".join(f"{t}: {p}" for t, p in protocols.items())
+    return [MeasuredRow(f"measured: {run.name}", reference, values, protocol, caveats)] if values else []
+
+
+def steps_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
+    """Study 2: one row per task of the run's steps ablation, read from its summary and cells."""
+    summary = (run.results.get("ablations") or {}).get(STEPS_ABLATION) or {}
+    rows = []
+    for task, part in (summary.get("tasks") or {}).items():
+        values, caveats = {}, []
+        for cell in part["cells"]:
+            column = f"T={cell['steps']}"
+            if column in table.columns and cell.get("value") is not None:
+                values[column] = Measured(cell["value"], cell["n"], tuple(cell["ci"]) if cell.get("ci") else None)
+            inner = run.task_config(cell["cell"]).get("task") or {}
+            caveats += task_caveats(run, cell["cell"], run.results["tasks"].get(cell["cell"], {}),
+                                    inner.get("settings") or {}, inner=task, ignore=frozenset({"steps"}))
+        if not part.get("paper_row"):
+            caveats.append(f"{task}: not a task of the paper's table")
+        label = f"measured {task} {part['metric']}: {run.name}"
+        protocol = _protocol(run.task_config(part["cells"][0]["cell"]).get("task") or {})
+        rows.append(MeasuredRow(label, part.get("paper_row"), values, protocol, list(dict.fromkeys(caveats))))
+    return rows
+
+
+def _answerer(config: dict) -> str:
+    who = config.get("answerer") or {}
+    return " ".join(str(who[k]) for k in ("kind", "model") if who.get(k)) if isinstance(who, dict) else str(who)
+
+
+def probe_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
+    """Study 1: one row per encoder of a feature-probe run (`<encoder>/vqa_accuracy_<k>shot`), and D-DiT's
+    direct answers (`ddit_direct_vqa_accuracy`, no in-context examples: the 0-shot column)."""
+    summary = run.results["tasks"].get(FEATURE_PROBE)
+    if not summary:
+        return []
+    config = run.task_config(FEATURE_PROBE)
+    direct_caveats = task_caveats(run, FEATURE_PROBE, summary, config.get("settings") or {})
+    answerer = _answerer(config) or "unknown"
+    caveats = direct_caveats + ([] if "gpt-4" in answerer.lower() else [f"answerer {answerer}, not the paper's {paper_answerer()}"])
+    columns_of: dict[str, dict[str, str]] = {}
+    for metric in summary.get("metrics", {}):
+        encoder, _, name = metric.rpartition("/")
+        for column in table.columns:
+            if encoder and name == f"vqa_accuracy_{column.replace('-', '')}":
+                columns_of.setdefault(encoder, {})[column] = metric
+    if DIRECT_METRIC in summary.get("metrics", {}):
+        columns_of[DIRECT] = {table.columns[0]: DIRECT_METRIC}
+    rows = []
+    for encoder, columns in columns_of.items():
+        found = measure(run, FEATURE_PROBE, list(columns.values()))
+        values = {c: found[m] for c, m in columns.items() if m in found}
+        rows.append(MeasuredRow(f"measured {encoder}: {run.name}", _probe_reference(table, encoder), values,
+                                *((f"answerer {answerer}", caveats) if encoder != DIRECT else ("D-DiT's own answers", direct_caveats))))
+    return rows
+
+
+def _probe_reference(table: PaperTable, encoder: str) -> Optional[str]:
+    """The reported row a measured encoder repeats: clip -> CLIP ViT L/14, an sd3 encoder -> SD3 (frozen or
+    trainable), D-DiT's direct answers -> D-DiT; the loaded D-DiT's own features have no reported row."""
+    name = encoder.lower()
+    if name == DIRECT:
+        return table.ours
+    if "clip" in name:
+        return "CLIP ViT L/14 (frozen)"
+    if "sd3" in name:
+        return "SD3 feature (trainable)" if "train" in name else "SD3 feature (frozen)"
+    return None
+
+
+READERS = {"geneval": benchmark_rows, "understanding": benchmark_rows, "feature-probe": probe_rows,
+           "steps-ablation": steps_rows}
