@@ -20,6 +20,7 @@ from PIL import Image
 from ddit_eval.api import AnswerRequest
 from ddit_eval.model import load_model
 from ddit_eval.model.tiny import random_model
+from ddit_eval.prompts import DDIT_VQA
 from ddit_eval.shapes.scenes import COLOR_RGB as RGB
 
 COLORS = ["red", "blue", "green", "yellow", "purple", "orange", "pink", "white"]
@@ -35,7 +36,7 @@ def make_requests(n: int, steps: int, answer_length):
         image = Image.new("RGB", (64, 48), (128, 128, 128))
         image.paste(RGB[c], (10 + i % 7, 8, 34, 32))
         q = QUESTIONS[i % len(QUESTIONS)].format(c=COLORS[(i * 3) % len(COLORS)])
-        prompt = f"Q: {q} Answer the question using a single word or phrase. A: "
+        prompt = DDIT_VQA.format(question=q)
         out.append(AnswerRequest(id=f"q{i}", image=image, prompt=prompt, seed=10_000 + i, steps=steps, answer_length=answer_length))
     return out
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # torch loads when a metric runs, not when tasks are listed
+    import torch
 
 from .errors import UsageError
 from .metrics.base import Metric, check_same_length
@@ -56,7 +58,7 @@ class FidelityConfig:
         weights = self.weights and f"{self.weights} (sha256 {inception_weights_record(self.weights)['sha256'][:16]}...)"
         return (f"torch-fidelity {importlib.metadata.version('torch-fidelity')}, {self.eval_size} px, PIL {self.resize_mode} "
                 f"+ centre crop, Inception weights {weights or DEFAULT_INCEPTION}, KID subset size {self.kid_subset_size}, "
-                f"IS splits {self.isc_splits}, {'cuda' if torch.cuda.is_available() else 'cpu'}")
+                f"IS splits {self.isc_splits}, {_device()}")
 
     def provenance(self) -> dict:
         return {"library": "torch-fidelity", "library_version": importlib.metadata.version("torch-fidelity"),
@@ -128,7 +130,7 @@ def fidelity_scores(generated: Sequence[str], reference: Sequence[str], config: 
     raw = torch_fidelity.calculate_metrics(
         input1=eval_dataset(generated, config.eval_size, config.resize_mode),
         input2=eval_dataset(reference, config.eval_size, config.resize_mode),
-        fid=True, kid=True, isc=True, cuda=torch.cuda.is_available(), batch_size=config.batch_size,
+        fid=True, kid=True, isc=True, cuda=_device() == "cuda", batch_size=config.batch_size,
         feature_extractor="inception-v3-compat", feature_extractor_weights_path=config.weights,
         kid_subset_size=config.kid_subset_size, isc_splits=config.isc_splits, rng_seed=config.seed,
         cache=False, verbose=False,
@@ -139,8 +141,10 @@ def fidelity_scores(generated: Sequence[str], reference: Sequence[str], config: 
 # ----------------------------------------------------------------------------- CLIPScore
 
 
-def clip_scores(image_embeddings: torch.Tensor, text_embeddings: torch.Tensor) -> torch.Tensor:
+def clip_scores(image_embeddings: "torch.Tensor", text_embeddings: "torch.Tensor") -> "torch.Tensor":
     """Per row: max(100 * cosine(image, text), 0)."""
+    import torch
+
     cosine = torch.nn.functional.cosine_similarity(image_embeddings.float(), text_embeddings.float(), dim=-1)
     return (100 * cosine).clamp(min=0)
 
@@ -149,13 +153,20 @@ class ClipScore(Metric):
     """CLIPScore of (image, caption) pairs with a transformers CLIPModel; images at any size (CLIP preprocesses)."""
 
     def __init__(self, model: Any, processor: Any, device: Union[str, torch.device] = "cpu", batch_size: int = 32) -> None:
+        import torch
+
         super().__init__()
         self.device, self.batch_size = torch.device(device), batch_size
         self.model, self.processor = model.to(self.device).eval(), processor
         self.add_state("scores", [])
 
-    @torch.no_grad()
-    def _embed(self, images: Sequence[Image.Image], captions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _embed(self, images: Sequence[Image.Image], captions: Sequence[str]) -> tuple["torch.Tensor", "torch.Tensor"]:
+        import torch
+
+        with torch.no_grad():
+            return self._embed_grad_free(images, captions)
+
+    def _embed_grad_free(self, images: Sequence[Image.Image], captions: Sequence[str]):
         from .geneval.colors import _features
 
         pixels = self.processor.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
@@ -191,6 +202,12 @@ def check_clip_available(weights: str, task: str) -> None:
     if not cached:
         raise UsageError(f"offline and CLIP weights {weights!r} are not cached: pass --set {task}.clip_weights=DIR "
                          f"(a CLIPModel folder) or --set {task}.clip_score=false")
+
+
+def _device() -> str:
+    import torch  # here, not at import: listing tasks must not load torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _offline() -> bool:

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 from datetime import datetime, timezone
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Iterable
 
@@ -53,6 +54,10 @@ class RunFolder:
 
     def rank_log(self, task: str, rank: int) -> SampleLog:
         return SampleLog(self.samples_dir / f"{task}.rank{rank}.jsonl")
+
+    def rank_logs(self, task: str) -> list[SampleLog]:
+        """Every rank log of a task, from this run or a killed one at any world size."""
+        return [SampleLog(p) for p in sorted(self.samples_dir.glob(f"{glob_escape(task)}.rank*.jsonl"))]
 
     @property
     def results_path(self) -> Path:

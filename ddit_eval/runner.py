@@ -15,7 +15,6 @@ import traceback
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from glob import escape as glob_escape
 from typing import Any, Optional, Sequence
 
 from .api import GENERATE_IMAGES, Evaluation, Model, Sample, Task
@@ -23,6 +22,7 @@ from .distributed import World
 from .prefetch import prefetched_batches
 from .progress import Progress
 from .results import SampleLog
+from .run_folder import RunFolder
 from .seeding import sample_seed
 
 
@@ -94,13 +94,14 @@ class TaskRunner:
 
     def __init__(self, model: Model, run_dir: Path, options: RunOptions, world: World = World()) -> None:
         self.model, self.run_dir, self.options, self.world = model, Path(run_dir), options, world
-        self.samples_dir = self.run_dir / "samples"
+        self.folder = RunFolder(run_dir)
+        self.samples_dir = self.folder.samples_dir
         self.errors_seen = 0
         self.model_s = 0.0  # seconds inside model calls, for the task being run
 
     def run(self, task: Task) -> Optional[TaskOutcome]:
         """Compute this rank's share of the pending samples; rank 0 then scores. Other ranks return None."""
-        log = SampleLog(self.samples_dir / f"{task.name}.jsonl")
+        log = self.folder.sample_log(task.name)
         if self.world.is_main:
             self._fold_rank_logs(task.name, log, drop_errors=self.options.retry_errors)
         self.world.barrier()  # every rank reads the folded log: all agree on what is pending
@@ -142,8 +143,7 @@ class TaskRunner:
     def _compute(self, task: Task, mine: list[Sample], initial: int, total: int) -> int:
         """Run this rank's samples batch by batch into its log; returns how many it finished."""
         world = self.world
-        log = SampleLog(self._rank_log_path(task.name, world.rank) if world.distributed
-                        else self.samples_dir / f"{task.name}.jsonl")
+        log = self.folder.rank_log(task.name, world.rank) if world.distributed else self.folder.sample_log(task.name)
         desc = f"{task.name} [rank {world.rank}/{world.size}]" if world.distributed else task.name
         progress = Progress(len(mine) + initial if world.distributed else total, desc, initial=initial, bar=world.is_main)
         built = prefetched_batches(mine, lambda sample: self._build(task, sample), self.options.batch_size,
@@ -166,27 +166,24 @@ class TaskRunner:
             progress.close()
         return finished
 
-    def _rank_log_path(self, task_name: str, rank: int) -> Path:
-        return self.samples_dir / f"{task_name}.rank{rank}.jsonl"
-
     def _fold_rank_logs(self, task_name: str, log: SampleLog, drop_errors: bool) -> None:
         """Rank 0: move every rank log's records (from this run or a killed one at any world size) into the
         task's log, each id once, then delete the rank logs; with `drop_errors`, failed samples go too."""
-        rank_logs = sorted(self.samples_dir.glob(f"{glob_escape(task_name)}.rank*.jsonl"))
+        rank_logs = self.folder.rank_logs(task_name)
         records = log.load()
         if not rank_logs and not (drop_errors and any("error" in r for r in records)):
             return
         seen = {r["id"] for r in records}
-        for path in rank_logs:
-            for record in SampleLog(path).load():
+        for rank_log in rank_logs:
+            for record in rank_log.load():
                 if record["id"] not in seen:
                     seen.add(record["id"])
                     records.append(record)
         if drop_errors:
             records = [r for r in records if "error" not in r]
         log.rewrite(records)  # written before the rank logs go: a crash in between leaves duplicates, never losses
-        for path in rank_logs:
-            path.unlink()
+        for rank_log in rank_logs:
+            rank_log.path.unlink()
 
     def _check_errors(self, new: int) -> None:
         self.errors_seen += new

@@ -106,3 +106,14 @@ def test_broken_entry_point_is_a_usage_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(UsageError, match="entry point 'broken'.*no_such_module_xyz"):
         _TaskRegistry().names()
+
+
+def test_listing_tasks_loads_no_model_library():
+    """`list-tasks` and task construction stay instant: no task module imports torch at import time."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ddit_eval.registry import TASKS; names = TASKS.names(); "
+            "print(len(names), sorted(m for m in ('torch', 'transformers', 'diffusers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
+    assert int(out[0]) >= 19 and out[1].strip() == "[]"
