@@ -175,11 +175,11 @@ def _headline_row(task: str, primary: str, dirs: tuple[Path, Path], results: tup
     """The primary metric's paired cluster-bootstrap row (as Comparison fields), or None and why not."""
     why_not = f"{task}.{primary}: not gateable"
     try:
-        base_task, cand_task = (_task_from_results(task, r) for r in results)
+        base_task, cand_task = (task_from_results(task, r) for r in results)
     except Exception as exc:  # noqa: BLE001 - an unknown or unloadable task is a note, never a crash
         return None, f"{why_not} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    base_groups = _groups(base_task, _scored(dirs[0], task))
-    cand_groups = _groups(cand_task, _scored(dirs[1], task))
+    base_groups = groups_of(base_task, scored_records(dirs[0], task))
+    cand_groups = groups_of(cand_task, scored_records(dirs[1], task))
     shared = sorted(set(base_groups) & set(cand_groups))
     if not shared:
         return None, f"{why_not} (no scored sample of one group in both runs)"
@@ -197,7 +197,7 @@ def _headline_row(task: str, primary: str, dirs: tuple[Path, Path], results: tup
                 diff=cand_value - base_value, ci_low=lo, ci_high=hi, min_detectable=min_detectable), note
 
 
-def _task_from_results(name: str, results: dict):
+def task_from_results(name: str, results: dict):
     """The registered task, built with the settings the run recorded (they define its protocol)."""
     from .registry import TASKS
 
@@ -209,11 +209,11 @@ def _task_from_results(name: str, results: dict):
                   for k, v in settings.items()})
 
 
-def _scored(run_dir: Path, task: str) -> list[dict]:
+def scored_records(run_dir: Path, task: str) -> list[dict]:
     return [r for r in _records(run_dir, task) if "scores" in r and "error" not in r]
 
 
-def _groups(task, records: list[dict]) -> dict[str, list[dict]]:
+def groups_of(task, records: list[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = {}
     for r in records:
         groups.setdefault(str(task.group_of(r)), []).append(r)

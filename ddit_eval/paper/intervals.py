@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..compare import CLUSTER_BOOTSTRAP_SAMPLES, cluster_bootstrap_diffs, paired_bootstrap_ci, resampled_records
-from ..compare import _groups  # the gate's resampling units (records by task.group_of)
+from ..compare import (CLUSTER_BOOTSTRAP_SAMPLES, cluster_bootstrap_diffs, groups_of, paired_bootstrap_ci,
+                       resampled_records)
 
 ALPHA = 0.05
 Interval = tuple[float, float]
@@ -35,7 +35,7 @@ def metric_intervals(records: Sequence[dict], metrics: Sequence[str], task=None,
         else:
             headline.append(metric)
     if headline and records and task is not None and task.aggregate(records) is not None:
-        groups = _groups(task, records)
+        groups = groups_of(task, records)
         names = sorted(groups)
         rng = np.random.default_rng(0)
         draws = [task.aggregate(resampled_records(groups, [names[i] for i in rng.integers(0, len(names), len(names))]))
@@ -62,7 +62,7 @@ def paired_difference(first: tuple, second: tuple, metric: str, alpha: float = A
     if va is not None and vb is not None:
         low, high = paired_bootstrap_ci(vb - va, alpha)
         return {"diff": float((vb - va).mean()), "ci": [low, high], "n": len(ids), "method": "paired bootstrap over samples"}
-    groups_a, groups_b = _groups(task_a, [a[i] for i in ids]), _groups(task_b, [b[i] for i in ids])
+    groups_a, groups_b = groups_of(task_a, [a[i] for i in ids]), groups_of(task_b, [b[i] for i in ids])
     shared = sorted(set(groups_a) & set(groups_b))
     base, cand = task_a.aggregate([r for g in shared for r in groups_a[g]]), task_b.aggregate([r for g in shared for r in groups_b[g]])
     if not shared or base is None or cand is None or metric not in base:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..compare import NOT_PROTOCOL, _scored, _task_from_results
+from ..compare import NOT_PROTOCOL, scored_records, task_from_results
 from ..results import load_results
 from .intervals import metric_intervals
 from .numbers import MEASURED_BY, PaperTable, full_set_size, paper_answerer
@@ -104,10 +104,10 @@ def measure(run: Run, task: str, metrics: list[str]) -> dict[str, Measured]:
     if not present:
         return {}
     try:
-        task_obj = _task_from_results(task, run.results)
+        task_obj = task_from_results(task, run.results)
     except Exception:  # noqa: BLE001 - unregistered (an ablation cell): per-sample metrics still get intervals
         task_obj = None
-    intervals = metric_intervals(_scored(run.path, task), present, task_obj)
+    intervals = metric_intervals(scored_records(run.path, task), present, task_obj)
     return {m: Measured(float(summary["metrics"][m]), int(summary.get("n", 0)), intervals.get(m)) for m in present}
 
 
