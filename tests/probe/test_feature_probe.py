@@ -167,3 +167,25 @@ def test_results_name_the_paper_answerer_and_templates(data, gpt2_dir):
     assert config["paper_answerer"].startswith("GPT-4") and config["answerer"]["kind"] == "hf"
     assert set(config["prompt_templates"]) >= {"instruction", "example", "query"}
     assert json.loads(json.dumps(config)) == config
+
+
+def test_feature_probe_runs_from_the_command_line_and_resumes(data, gpt2_dir, tmp_path):
+    """`run --tasks feature-probe`: the pipeline takes the place of the runner; report and resume as any task."""
+    from ddit_eval.cli import main
+
+    settings = {"encoders": "test-mean-colour", "answerer": "hf", "answerer_model": gpt2_dir, "shots": "0",
+                "direct_vqa": "skip", "answer_tokens": 2, "clip_weights": None, "karpathy_file": data["karpathy_file"],
+                "images_dir": data["images_dir"], "train_splits": "train,restval,val,test", "decoder_weights": gpt2_dir,
+                "prefix_length": 2, "caption_tokens": 8, "train_steps": 4, "train_batch_size": 8, "warmup_steps": 0,
+                "vqa_dataset": data["vqav2"], "icl_pool_size": QUESTIONS}
+    args = ["run", "--tasks", "feature-probe", "--model", "double:pixel", "--output-dir", str(tmp_path / "run")]
+    args += [w for key, value in settings.items() if value is not None for w in ("--set", f"feature-probe.{key}={value}")]
+    assert main(args) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    summary = results["tasks"]["feature-probe"]
+    assert summary["n"] == QUESTIONS and "test-mean-colour/vqa_accuracy_0shot" in summary["metrics"]
+    assert "feature-probe" in (tmp_path / "run" / "report.md").read_text()
+    MeanColour.calls = 0
+    assert main(args) == 0 and MeanColour.calls == 0  # resumed: nothing recomputed
+    again = json.loads((tmp_path / "run" / "results.json").read_text())["tasks"]["feature-probe"]
+    assert again["metrics"] == summary["metrics"]
