@@ -172,3 +172,20 @@ def test_kill_9_of_the_group_resumes_at_another_world_size(tmp_path):
     assert not list(samples.glob("*.rank*.jsonl"))
     results = [json.loads((tmp_path / d / "results.json").read_text())["tasks"]["toy-colors"] for d in ("killed", "whole")]
     assert results[0]["metrics"] == results[1]["metrics"] and results[0]["n"] == 240
+
+
+@pytest.mark.slow
+def test_accelerate_launch_needs_no_other_flag(tmp_path):
+    """accelerate's multi-process launcher (gloo on this CPU) sets the same RANK / WORLD_SIZE / LOCAL_RANK."""
+    args = ["--tasks", "shapes-vqa", "--model", "double:pixel?wrong=0.3", "--limit", "40", "--loader-workers", "0"]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "ddit_eval", "run", *args,
+           "--output-dir", str(tmp_path / "two")]
+    launched = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    assert _single(*args, "--output-dir", str(tmp_path / "one")).returncode == 0
+    two = json.loads((tmp_path / "two/results.json").read_text())["tasks"]["shapes-vqa"]
+    one = json.loads((tmp_path / "one/results.json").read_text())["tasks"]["shapes-vqa"]
+    assert two["timing"]["world_size"] == 2 and two["timing"]["rank0_computed_samples"] == 20
+    assert two["metrics"] == one["metrics"]
+    assert _records(tmp_path / "two", "shapes-vqa") == _records(tmp_path / "one", "shapes-vqa")
