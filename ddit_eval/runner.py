@@ -145,7 +145,8 @@ class TaskRunner:
         world = self.world
         log = self.folder.rank_log(task.name, world.rank) if world.distributed else self.folder.sample_log(task.name)
         desc = f"{task.name} [rank {world.rank}/{world.size}]" if world.distributed else task.name
-        progress = Progress(len(mine) + initial if world.distributed else total, desc, initial=initial, bar=world.is_main)
+        progress = (Progress(len(mine), desc, bar=world.is_main) if world.distributed  # a rank counts its own share
+                    else Progress(total, desc, initial=initial))
         built = prefetched_batches(mine, lambda sample: self._build(task, sample), self.options.batch_size,
                                    self.options.loader_workers)
         finished = 0

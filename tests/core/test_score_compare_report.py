@@ -109,3 +109,16 @@ def test_report_writes_markdown_csv_latex_and_plots(cli, runs, tmp_path):
     assert (tmp_path / "named.csv").is_file() and (tmp_path / "named-toy-colors.png").is_file()
     code, _, err = cli("report", tmp_path)
     assert code == 2 and "not a run folder" in err
+
+
+def test_score_and_run_write_the_same_summary_fields(cli, tmp_path):
+    """One scoring path: a score of a run's own log gives the run's metrics, with the same fields, errors included."""
+    run = ["run", "--tasks", "toy-colors", "--model", "double:pixel?wrong=0.3&fail=c0003", "--set", "num_samples=12"]
+    assert cli(*run, "--output-dir", tmp_path / "run")[0] == 0
+    code, _, _ = cli("score", "--task", "toy-colors", "--predictions", tmp_path / "run/samples/toy-colors.jsonl",
+                     "--set", "num_samples=12", "--output-dir", tmp_path / "scored")
+    assert code == 0
+    ran, scored = (json.loads((tmp_path / d / "results.json").read_text())["tasks"]["toy-colors"] for d in ("run", "scored"))
+    assert set(scored) == set(ran) and set(scored["timing"]) >= {"compute_s", "model_s", "score_s"}
+    assert scored["metrics"] == ran["metrics"] and scored["n"] == ran["n"] == 11
+    assert scored["errors"] == ran["errors"] == 1 and scored["error_examples"][0]["id"] == "c0003"
