@@ -7,6 +7,7 @@ defaults, another answerer than the paper's) says so and is not presented as a r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -160,6 +161,13 @@ def _answerer(config: dict) -> str:
     return " ".join(str(who[k]) for k in ("kind", "model") if who.get(k)) if isinstance(who, dict) else str(who)
 
 
+def _is_papers_answerer(config: dict) -> bool:
+    """GPT-4 itself (a dated snapshot allowed), on an endpoint; gpt-4o or gpt-4-turbo are other models."""
+    who = config.get("answerer") or {}
+    model = str(who.get("model", "")) if isinstance(who, dict) else str(who)
+    return re.fullmatch(r"gpt-4(-\d{4})?", model.strip().lower()) is not None
+
+
 def probe_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
     """Study 1: one row per encoder of a feature-probe run (`<encoder>/vqa_accuracy_<k>shot`), and D-DiT's
     direct answers (`ddit_direct_vqa_accuracy`, no in-context examples: the 0-shot column)."""
@@ -169,7 +177,7 @@ def probe_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
     config = run.task_config(FEATURE_PROBE)
     direct_caveats = task_caveats(run, FEATURE_PROBE, summary, config.get("settings") or {})
     answerer = _answerer(config) or "unknown"
-    caveats = direct_caveats + ([] if "gpt-4" in answerer.lower() else [f"answerer {answerer}, not the paper's {paper_answerer()}"])
+    caveats = direct_caveats + ([] if _is_papers_answerer(config) else [f"answerer {answerer}, not the paper's {paper_answerer()}"])
     columns_of: dict[str, dict[str, str]] = {}
     for metric in summary.get("metrics", {}):
         encoder, _, name = metric.rpartition("/")

@@ -193,3 +193,11 @@ def test_latex_and_figures_are_written(runs):
         assert Path(f"{runs['out']}-{table}.tex").read_text().startswith("\\begin{tabular}")
         assert Path(f"{runs['out']}-{table}.png").stat().st_size > 0
     assert "# The D-DiT paper's tables" in Path(f"{runs['out']}.md").read_text()
+
+
+@pytest.mark.parametrize("model, papers", [("gpt-4", True), ("GPT-4-0613", True), ("gpt-4o", False),
+                                           ("gpt-4-turbo", False), ("Qwen/Qwen2.5-0.5B-Instruct", False)])
+def test_only_gpt_4_itself_counts_as_the_papers_answerer(model, papers):
+    from ddit_eval.paper.measured import _is_papers_answerer
+
+    assert _is_papers_answerer({"answerer": {"kind": "endpoint", "model": model}}) is papers
