@@ -1,18 +1,15 @@
 """A tiny random D-DiT, built once per session in the official layout and loaded like a real one."""
 
 import pytest
-import torch
+from torch_threads import one_torch_thread
 
 from ddit_eval.model import build_tiny_checkpoint, load_model
 
 
 @pytest.fixture(scope="package", autouse=True)
 def one_thread():
-    """Tiny models run fastest on one thread (and do not stall when the 2 cores are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch_threads import one_torch_thread
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
 import benchmark_data  # noqa: E402
@@ -15,11 +16,8 @@ import benchmark_data  # noqa: E402
 
 @pytest.fixture(scope="package", autouse=True)
 def one_thread():
-    """Tiny models run fastest on one thread (4x faster here when the 2 cores are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(autouse=True)
