@@ -144,7 +144,7 @@ def test_headline_aggregates_equal_the_recorded_metrics(headline_runs):
 
 def test_a_group_drawn_twice_counts_as_two_images_for_acc_plus():
     """MME acc+ pairs an image's questions by question_id; a duplicated image must not merge into one."""
-    from ddit_eval.compare import _groups, resampled_records
+    from ddit_eval.compare import groups_of, resampled_records
     from ddit_eval.registry import TASKS
 
     mme = TASKS.get("shapes-mme")()
@@ -153,7 +153,7 @@ def test_a_group_drawn_twice_counts_as_two_images_for_acc_plus():
         return {"id": f"{image}-{j}", "question_id": image, "category": "count", "answer": "Yes",
                 "prediction": "Yes" if right else "No", "scores": {}}
 
-    groups = _groups(mme, [record("a", 0, True), record("a", 1, False), record("b", 0, True), record("b", 1, True)])
+    groups = groups_of(mme, [record("a", 0, True), record("a", 1, False), record("b", 0, True), record("b", 1, True)])
     assert mme.aggregate(resampled_records(groups, ["a", "b", "b"]))["count_acc_plus"] == pytest.approx(200 / 3)
     assert mme.aggregate(resampled_records(groups, ["a", "b"]))["count_acc_plus"] == pytest.approx(50)
 
