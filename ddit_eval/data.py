@@ -26,6 +26,7 @@ from typing import Any, Iterator, Optional, Sequence
 from PIL import Image
 
 from .errors import UsageError
+from .provenance import file_sha256
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _ROW_BATCH = 2048  # rows per Arrow read when building samples: memory stays flat over any split
@@ -256,7 +257,7 @@ class KarpathySplit:
                              f"(give the folder that holds {first.get('filepath', 'val2014')}/)")
         self.provenance = {"id": "karpathy", "layout": "Karpathy split file + COCO images folder",
                            "split_file": str(Path(split_file).expanduser().resolve()),
-                           "fingerprint": hashlib.sha256(Path(split_file).expanduser().read_bytes()).hexdigest(),
+                           "fingerprint": file_sha256(split_file),
                            "fingerprint_method": "sha256 of the split file", "images_dir": str(self.images_dir.resolve()),
                            "split": split, "rows": len(self.entries)}
 

@@ -75,7 +75,7 @@ def inception_weights_record(path: Optional[str]) -> Union[str, dict]:
         from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
         return f"{DEFAULT_INCEPTION} ({URL_INCEPTION_V3})"
-    from .geneval.provenance import file_sha256
+    from .provenance import file_sha256
 
     return {"path": os.path.abspath(path), "sha256": file_sha256(path)}
 

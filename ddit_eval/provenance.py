@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import os
 import platform
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 import ddit_eval
@@ -37,3 +40,20 @@ def versions() -> dict:
     info.update({name: _version(name) for name in PACKAGES})
     info["git_commit"] = git_commit()
     return info
+
+
+@lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in blocks and hashed once per process while it is unchanged (checkpoints are
+    hundreds of MB; a Karpathy split file is read by several tasks of one run)."""
+    real = os.path.realpath(os.path.expanduser(path))
+    stat = os.stat(real)
+    return _sha256_of(real, stat.st_size, stat.st_mtime_ns)

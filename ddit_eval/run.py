@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import reports
-from .api import GENERATE_IMAGES, Evaluation, Task
+from .api import Task
 from .distributed import World, world_from_env
 from .errors import UsageError
 from .models import check_model_spec, check_serves
 from .provenance import versions
-from .results import DISK_FULL, read_jsonl
+from .results import DISK_FULL
 from .run_folder import RUN_FILES, RunFolder
-from .runner import RunAborted, RunOptions, TaskOutcome, TaskRunner, absolute_image_paths, score_records
+from .runner import RunAborted, RunOptions, TaskOutcome, TaskRunner, score_records
 
 
 @dataclass
@@ -157,9 +157,7 @@ def _run_task(runner: TaskRunner, task: Task, model, earlier: dict) -> Optional[
     if hasattr(task, "run_pipeline"):  # a pipeline with its own durable steps; not data-parallel
         if not runner.world.is_main:
             return None
-        summary = task.run_pipeline(model, runner.run_dir, runner.options)
-        evaluation = Evaluation(summary["metrics"], [], summary["notes"], frozenset(summary.get("lower_is_better", ())))
-        return TaskOutcome(summary, evaluation, _logged_records(runner.run_dir, task))
+        return task.run_pipeline(model, runner.run_dir, runner.options)
     if getattr(task, "ablation", None) is None:
         return runner.run(task)
     counter = getattr(model, "network_calls", None)
@@ -173,11 +171,6 @@ def _run_task(runner: TaskRunner, task: Task, model, earlier: dict) -> Optional[
     if not timing["computed_samples"] and previous.get("computed_samples"):
         outcome.summary["timing"] = previous
     return outcome
-
-
-def _logged_records(run_dir: Path, task: Task) -> list[dict]:
-    records = [r for r in read_jsonl(Path(run_dir) / "samples" / f"{task.name}.jsonl") if "error" not in r]
-    return absolute_image_paths(records, Path(run_dir) / "samples") if task.request_kind == GENERATE_IMAGES else records
 
 
 def finish_task(folder: RunFolder, results: dict, task: Task, outcome: TaskOutcome) -> None:

@@ -103,11 +103,12 @@ class TaskRunner:
         """Compute this rank's share of the pending samples; rank 0 then scores. Other ranks return None."""
         log = self.folder.sample_log(task.name)
         if self.world.is_main:
-            self._fold_rank_logs(task.name, log, drop_errors=self.options.retry_errors)
+            logged = self._fold_rank_logs(task.name, log, drop_errors=self.options.retry_errors)
+            self.errors_seen += sum("error" in r for r in logged)
         self.world.barrier()  # every rank reads the folded log: all agree on what is pending
         samples = select_samples(task, self.options.limit)
-        logged = log.load() if self.world.is_main else _read_only(log)
-        self.errors_seen += sum("error" in r for r in logged) if self.world.is_main else 0
+        if not self.world.is_main:
+            logged = _read_only(log)
         done = {r["id"] for r in logged}  # ids only: records stay on disk until scoring, so memory stays flat
         del logged
         pending = [s for s in samples if s.id not in done]
@@ -167,13 +168,14 @@ class TaskRunner:
             progress.close()
         return finished
 
-    def _fold_rank_logs(self, task_name: str, log: SampleLog, drop_errors: bool) -> None:
+    def _fold_rank_logs(self, task_name: str, log: SampleLog, drop_errors: bool) -> list[dict]:
         """Rank 0: move every rank log's records (from this run or a killed one at any world size) into the
-        task's log, each id once, then delete the rank logs; with `drop_errors`, failed samples go too."""
+        task's log, each id once, then delete the rank logs; with `drop_errors`, failed samples go too.
+        Returns the log's records."""
         rank_logs = self.folder.rank_logs(task_name)
         records = log.load()
         if not rank_logs and not (drop_errors and any("error" in r for r in records)):
-            return
+            return records
         seen = {r["id"] for r in records}
         for rank_log in rank_logs:
             for record in rank_log.load():
@@ -185,6 +187,7 @@ class TaskRunner:
         log.rewrite(records)  # written before the rank logs go: a crash in between leaves duplicates, never losses
         for rank_log in rank_logs:
             rank_log.path.unlink()
+        return records
 
     def _check_errors(self, new: int) -> None:
         self.errors_seen += new
@@ -266,27 +269,34 @@ def score_records(task: Task, ordered: Sequence[dict], image_base: Path, limit: 
     evaluation = task.evaluate(scorable) if ok else Evaluation(metrics={}, per_sample=[], notes=[])
     if len(evaluation.per_sample) != len(ok):
         raise RuntimeError(f"task {task.name!r} returned {len(evaluation.per_sample)} per-sample scores for {len(ok)} records")
+    summary = task_summary(task, ordered, evaluation, limit)
+    return TaskOutcome(summary, evaluation, [{**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample)])
+
+
+def task_summary(task: Task, ordered: Sequence[dict], evaluation: Evaluation, limit: Optional[int] = None) -> dict:
+    """A task's results.json entry from its records (errors included) and their Evaluation: how many samples
+    failed, with examples, and what --limit left out.  Every way of running a task writes this shape."""
+    ok = sum("error" not in r for r in ordered)
     errors = [r for r in ordered if "error" in r]
     notes = list(evaluation.notes)
     if errors:  # the metrics cover the scored samples only; say how many that is
         first = str(errors[0]["error"]).strip().splitlines()[0]
-        notes.append(f"scored {len(ok)} of {len(ordered)} samples; {len(errors)} failed" if ok
+        notes.append(f"scored {ok} of {len(ordered)} samples; {len(errors)} failed" if ok
                      else f"no sample scored: all {len(ordered)} failed, e.g. {first}")
     elif not ok:
         notes.append("no sample scored: the task selected no samples")
     if limit is not None:
         notes.append(f"scored the first {len(ordered)} samples only (--limit {limit})")
-    summary = {
+    return {
         "metrics": evaluation.metrics,
         "primary": task.primary_metric,
         "higher_is_better": task.primary_metric not in evaluation.lower_is_better and task.higher_is_better,
         "lower_is_better": sorted(evaluation.lower_is_better),  # per metric: `compare` gates each its own way
-        "n": len(ok),
+        "n": ok,
         "errors": len(errors),
         "error_examples": [{"id": r["id"], "error": r["error"]} for r in errors[:5]],
         "notes": notes,
     }
-    return TaskOutcome(summary, evaluation, [{**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample)])
 
 
 class _RowError(Exception):

@@ -23,6 +23,7 @@ from ddit_eval.api import GENERATE_IMAGES, Evaluation, ImageRequest, Sample, Tas
 from ddit_eval.data import read_json
 from ddit_eval.errors import UsageError
 from ddit_eval.image_metrics import CLIP_SCORE_DEFINITION, LOWER_IS_BETTER, RESIZE_MODES, FidelityConfig
+from ddit_eval.provenance import file_sha256
 from ddit_eval.registry import register_task
 from ddit_eval.settings import existing_path, integer, number, one_of, optional_int
 
@@ -49,7 +50,7 @@ class Val2014Captions:
         if not (self.folder / self.images[0][1]).is_file():
             raise UsageError(f"COCO image {self.images[0][1]!r} is not under {str(root)!r} (give the folder holding val2014/)")
         self.provenance = {"layout": f"{layout} + local images folder", "captions_file": str(Path(captions_file).resolve()),
-                           "sha256": hashlib.sha256(Path(captions_file).expanduser().read_bytes()).hexdigest(),
+                           "sha256": file_sha256(captions_file),
                            "images_dir": str(self.folder.resolve()), "images": len(self.images)}
 
     @staticmethod

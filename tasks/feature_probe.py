@@ -70,7 +70,8 @@ class FeatureProbe(Task):
 
         return score_predictions(self.vqa, records)
 
-    def run_pipeline(self, model, run_dir, options) -> dict:
+    def run_pipeline(self, model, run_dir, options):
+        """The whole probe, durable step by step; a TaskOutcome, as `TaskRunner.run` returns."""
         from ddit_eval.probe.pipeline import run_feature_probe
 
         return run_feature_probe(self, model, run_dir, options)

@@ -31,7 +31,7 @@ from PIL import Image
 from ..errors import UsageError
 from ..metrics.geneval import Detection
 from .convert import CheckpointMismatch, convert_mmdet_state_dict, official_detector_config
-from .provenance import file_sha256
+from ..provenance import file_sha256
 
 # The 80 COCO thing classes in mmdet's index order, with GenEval's names.
 COCO_CLASSES = (

@@ -7,30 +7,13 @@ since a resumed run or a gate may legitimately score on another machine.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
 import torch
 
-
-@lru_cache(maxsize=8)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Union[str, os.PathLike]) -> str:
-    """sha256 of a file, hashed once per process while the file is unchanged (a checkpoint is 200+ MB)."""
-    real = os.path.realpath(path)
-    stat = os.stat(real)
-    return _sha256_of(real, stat.st_size, stat.st_mtime_ns)
+from ..provenance import file_sha256
 
 
 def detector_facts(weights: Optional[str]) -> dict:

@@ -14,6 +14,7 @@ Each step reads what an earlier run left and does only what is missing.  The sco
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 
 from ddit_eval.api import Evaluation
 from ddit_eval.results import SampleLog, load_results
-from ddit_eval.runner import RunOptions, TaskRunner, select_samples
+from ddit_eval.runner import RunOptions, TaskOutcome, TaskRunner, select_samples, task_summary
 
 from . import prompts
 from .answerers import build_answerer, describe_answerer
@@ -239,24 +240,17 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def run_feature_probe(task, model: Any, run_dir: str | Path, options: RunOptions) -> dict:
-    """Run (or resume) the probe; write `samples/<task>.jsonl`; return the task's results entry
-    (the shape `TaskRunner.run` returns, plus `probe`: encoders, training, answerer, prompts)."""
+def run_feature_probe(task, model: Any, run_dir: str | Path, options: RunOptions) -> TaskOutcome:
+    """Run (or resume) the probe; write `samples/<task>.jsonl`; return what `TaskRunner.run` returns, the
+    summary with `probe` added (encoders, training, answerer, prompts)."""
     start = time.monotonic()
     records, evaluation, report = FeatureProbeRun(task, model, Path(run_dir), options).run()
     SampleLog(Path(run_dir) / "samples" / f"{task.name}.jsonl").rewrite(records)
-    errors = [r for r in records if "error" in r]
     report.setdefault("answerer", describe_answerer(task.settings))
-    notes = [*probe_notes(task.settings, report), *evaluation.notes]
-    if errors:
-        notes.append(f"scored {len(records) - len(errors)} of {len(records)} questions; {len(errors)} failed "
-                     "(a re-run retries them)")
-    if options.limit is not None:
-        notes.append(f"scored the first {len(records)} questions only (--limit {options.limit})")
-    return {"metrics": evaluation.metrics, "primary": task.primary_metric, "higher_is_better": True,
-            "n": len(records) - len(errors), "errors": len(errors),
-            "error_examples": [{"id": r["id"], "error": r["error"]} for r in errors[:5]], "notes": notes,
-            "timing": {"compute_s": round(time.monotonic() - start, 3)}, "probe": report}
+    evaluation = dataclasses.replace(evaluation, notes=[*probe_notes(task.settings, report), *evaluation.notes])
+    summary = {**task_summary(task, records, evaluation, options.limit),
+               "timing": {"compute_s": round(time.monotonic() - start, 3)}, "probe": report}
+    return TaskOutcome(summary, evaluation, [r for r in records if "error" not in r])
 
 
 def probe_notes(settings: dict, report: dict) -> list[str]:
