@@ -83,9 +83,12 @@ class HubTask(Task):
         """The benchmark's own id of a row (also how `score` matches predictions made elsewhere)."""
         return str(row["question_id"])
 
+    def sample_columns(self) -> tuple[str, ...]:
+        """The columns a sample holds: the light ones (references are read when the record is written)."""
+        return tuple(c for c in self.doc_columns if c not in self.reference_columns)
+
     def samples(self) -> Iterator[Sample]:
-        light = tuple(c for c in self.doc_columns if c not in self.reference_columns)
-        for index, row in enumerate(self.table.rows(light)):
+        for index, row in enumerate(self.table.rows(self.sample_columns())):
             yield Sample(id=self.sample_id(row), doc={**row, "row": index})
 
     def describe_sample(self, sample: Sample) -> dict:

@@ -10,7 +10,7 @@ D-DiT's SFT data loads GQA's test-dev questions file (possible contamination).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from ddit_eval.api import Evaluation, Sample
 from ddit_eval.data import DataRef, Table, open_table
@@ -38,10 +38,8 @@ class GQA(HubAnswerTask):
     def sample_id(self, row: dict) -> str:
         return str(row["id"])
 
-    def samples(self) -> Iterator[Sample]:
-        extras = tuple(c for c in EXTRA_FIELDS if c in self.table.columns)  # the official extras' fields, where present
-        for index, row in enumerate(self.table.rows(self.doc_columns + extras)):
-            yield Sample(id=self.sample_id(row), doc={**row, "row": index})
+    def sample_columns(self) -> tuple[str, ...]:
+        return super().sample_columns() + tuple(c for c in EXTRA_FIELDS if c in self.table.columns)  # where present
 
     @cached_property
     def images(self) -> Table:
