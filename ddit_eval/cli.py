@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import compare as compare_mod
 from . import reports
+from .cpu_threads import prefer_passive_waiting
 from .errors import UsageError
 from .models import DEFAULT_MODEL, load_model
 from .overrides import task_overrides
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
     run.add_argument("--loader-workers", type=_non_negative_int, default=4, help="threads that open, decode and resize "
                      "images ahead of the model (0: in the model's thread); never changes results (default 4)")
+    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: OMP_NUM_THREADS, "
+                     "else the cores this process may use, shared among the ranks on the node, one left to the loader threads)")
     run.add_argument("--log-format", choices=["ddit", "lmms-eval"], default="ddit", help="lmms-eval: also write the run in "
                      "lmms-eval 0.7.3's layout under OUTPUT_DIR/lmms-eval/ (<model>/<time>_results.json, _samples_<task>.jsonl)")
     parser.run_parser = run  # the resume command is rebuilt from its options
@@ -136,10 +139,12 @@ def cmd_run(args) -> int:
     names = expand_task_names([n.strip() for n in args.tasks.split(",") if n.strip()])
     if not names:
         raise UsageError("--tasks is empty")
+    tasks = _make_tasks(names, args.overrides, cells=True)
     folder = RunFolder(args.output_dir) if args.output_dir else RunFolder.new(args.model)
     options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
-                         retry_errors=args.retry_errors, loader_workers=args.loader_workers)
-    plan = RunPlan(tasks=_make_tasks(names, args.overrides, cells=True), model=args.model, folder=folder, options=options,
+                         retry_errors=args.retry_errors, loader_workers=args.loader_workers,
+                         threads=args.threads)
+    plan = RunPlan(tasks=tasks, model=args.model, folder=folder, options=options,
                    device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding, overwrite=args.overwrite,
                    resume_command=_resume_command(args, folder.path), log_format=args.log_format)
     check_plan(plan)
@@ -246,9 +251,12 @@ def _read_predictions(path: Path, task) -> dict[str, dict]:
     try:
         lines = read_jsonl(path)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read predictions {str(path)!r}: {exc}") from None
+        raise UsageError(f"cannot read predictions {str(path)!r}: {_not_jsonl(path) or exc}") from None
     predictions: dict[str, dict] = {}
     for number, line in enumerate(lines, 1):
+        if not isinstance(line, dict):
+            raise UsageError(f"predictions {str(path)!r}: record {number} is a JSON {_json_kind(line)}, "
+                             "not an object: the file is not JSONL (one JSON object per line: id, prediction)")
         key = _prediction_id(line, task)
         if key is None:
             raise UsageError(f"predictions {str(path)!r}: record {number} has no 'id' (nor the benchmark's own ids)")
@@ -256,6 +264,20 @@ def _read_predictions(path: Path, task) -> dict[str, dict]:
             raise UsageError(f"predictions {str(path)!r}: id {key!r} appears twice")
         predictions[key] = line
     return predictions
+
+
+def _json_kind(value) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
+def _not_jsonl(path: Path) -> str | None:
+    """Why a file that is not valid JSONL is not: a JSON array (pretty-printed) is the usual mistake."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096).lstrip()
+    except (OSError, ValueError):
+        return None
+    return "it is a JSON array, not JSONL (one JSON object per line: id, prediction)" if head.startswith("[") else None
 
 
 def _prediction_id(line, task) -> str | None:
@@ -328,6 +350,7 @@ COMMANDS = {"run": cmd_run, "list-tasks": cmd_list_tasks, "score": cmd_score, "r
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    prefer_passive_waiting()  # before anything imports torch (cpu_threads.py says why)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)

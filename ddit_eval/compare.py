@@ -14,7 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import UsageError
-from .results import load_results, read_jsonl
+from .results import effective_limit, is_number, load_results, read_jsonl
 
 BOOTSTRAP_SAMPLES = 2000
 CLUSTER_BOOTSTRAP_SAMPLES = 1000  # each resample recomputes the task's aggregate twice
@@ -35,6 +35,7 @@ class Comparison:
     higher_is_better: bool
     max_drop: float
     min_detectable: float = float("nan")  # smallest true drop this sample count detects (alpha, 80% power)
+    why_no_detectable: str = ""  # why min_detectable is NaN (no variance, one sample)
 
     @property
     def drop(self) -> float:
@@ -81,6 +82,18 @@ def _paired_sd(b: np.ndarray, c: np.ndarray) -> float:
         return float("nan")
     sd = float(np.std(c - b, ddof=1))
     return sd if sd > 0 else float(np.sqrt(np.var(b, ddof=1) + np.var(c, ddof=1)))
+
+
+def detectable(standard_error: float, alpha: float, no_variance: str) -> tuple[float, str]:
+    """(min_detectable_drop, why it is NaN): a standard error of 0 (or none at all) detects nothing, so no number.
+
+    `no_variance` says what a zero standard error means where it was estimated (e.g. both runs constant).
+    """
+    if np.isnan(standard_error):
+        return float("nan"), "one sample: no variance to estimate"
+    if standard_error == 0:
+        return float("nan"), f"no variance: {no_variance}"
+    return min_detectable_drop(standard_error, alpha), ""
 
 
 def metric_higher_is_better(summary: dict, metric: str) -> bool:
@@ -147,15 +160,22 @@ def compare_runs(baseline: Path, candidate: Path, max_drops: dict,
         base, cand = _scores(baseline, task), _scores(candidate, task)
         ids = sorted(set(base) & set(cand))
         metrics = sorted({m for i in ids for m in base[i]} & {m for i in ids for m in cand[i]})
+        primary = summary.get("primary")
         for metric in metrics:
-            pairs = [(base[i][metric], cand[i][metric]) for i in ids if metric in base[i] and metric in cand[i]]
+            if not _measured_in_both(task, metric, (base_results, cand_results), notes):
+                continue
+            pairs = [(base[i][metric], cand[i][metric]) for i in ids
+                     if is_number(base[i].get(metric)) and is_number(cand[i].get(metric))]
+            if not pairs:
+                notes.append(f"{task}.{metric}: not gated (undefined in every sample the runs share)")
+                continue
             b, c = np.array(pairs, dtype=float).T
             lo, hi = paired_bootstrap_ci(c - b, alpha)
+            found, why = detectable(_paired_sd(b, c) / np.sqrt(len(pairs)), alpha, "both runs constant")
             rows.append(Comparison(task, metric, len(pairs), float(b.mean()), float(c.mean()), float((c - b).mean()),
                                    lo, hi, metric_higher_is_better(summary, metric), max_drops.get((task, metric), 0.0),
-                                   min_detectable_drop(_paired_sd(b, c) / np.sqrt(len(pairs)), alpha)))
-        primary = summary.get("primary")
-        if primary and primary not in metrics:
+                                   found, why))
+        if primary and primary not in metrics and _measured_in_both(task, primary, (base_results, cand_results), notes):
             row, note = _headline_row(task, primary, (baseline, candidate), (base_results, cand_results), alpha)
             if row is not None:
                 rows.append(Comparison(**{**row, "higher_is_better": metric_higher_is_better(summary, primary),
@@ -165,6 +185,19 @@ def compare_runs(baseline: Path, candidate: Path, max_drops: dict,
     if unknown:
         raise UsageError(f"--max-drop {unknown[0][0]}.{unknown[0][1]}: no such gateable metric in both runs")
     return rows, notes
+
+
+def _measured_in_both(task: str, metric: str, results: tuple[dict, dict], notes: list[str]) -> bool:
+    """True when both runs measured `metric`; else add why it is not gated (undefined, None, in a run) to `notes`."""
+    where = [(run, r["tasks"][task]) for run, r in zip(("baseline", "candidate"), results)
+             if metric in r["tasks"][task].get("metrics", {}) and r["tasks"][task]["metrics"][metric] is None]
+    if not where:
+        return True
+    reasons = [n for _, t in where for n in t.get("notes", []) if str(n).startswith(f"{metric} undefined")]
+    why = f" ({reasons[0]})" if reasons else ""
+    notes.append(f"{task}.{metric}: not gated: undefined in the {' and '.join(run for run, _ in where)} "
+                 f"run{'s' if len(where) > 1 else ''}{why}")
+    return False
 
 
 # ----------------------------------------------------------------------------- headline metrics
@@ -185,16 +218,22 @@ def _headline_row(task: str, primary: str, dirs: tuple[Path, Path], results: tup
         return None, f"{why_not} (no scored sample of one group in both runs)"
     base_value, cand_value = (_headline(t, g, shared, primary) for t, g in ((base_task, base_groups), (cand_task, cand_groups)))
     if base_value is None or cand_value is None:
-        return None, f"{why_not} (the task cannot recompute it from scored records)"
+        return None, f"{why_not} (the task cannot recompute it from scored records, or it is undefined on them)"
     if not _relabels(base_task, base_groups[shared[0]][0], shared[0]):
         return None, f"{why_not} (its resampling groups cannot be relabelled)"
-    diffs = cluster_bootstrap_diffs(base_task, cand_task, base_groups, cand_groups, shared, primary)
+    drawn = cluster_bootstrap_diffs(base_task, cand_task, base_groups, cand_groups, shared, primary)
+    diffs = drawn[~np.isnan(drawn)]  # a resample where the metric is undefined (0/0) measured nothing
+    if len(diffs) == 0:
+        return None, f"{why_not} (undefined in every resample)"
     lo, hi = float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
-    min_detectable = min_detectable_drop(float(np.std(diffs, ddof=1)), alpha)  # the bootstrap sd is the standard error
+    sd = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float("nan")  # the bootstrap sd is the standard error
+    min_detectable, why = detectable(sd, alpha, "every resample gives the same difference")
+    left_out = f"; {len(drawn) - len(diffs)} resamples where it is undefined left out" if len(diffs) < len(drawn) else ""
     note = (f"{task}.{primary}: paired cluster bootstrap over {len(shared)} groups "
-            f"({CLUSTER_BOOTSTRAP_SAMPLES} resamples; not a mean of per-sample scores)")
+            f"({CLUSTER_BOOTSTRAP_SAMPLES} resamples; not a mean of per-sample scores{left_out})")
     return dict(task=task, metric=primary, n=len(shared), baseline=base_value, candidate=cand_value,
-                diff=cand_value - base_value, ci_low=lo, ci_high=hi, min_detectable=min_detectable), note
+                diff=cand_value - base_value, ci_low=lo, ci_high=hi, min_detectable=min_detectable,
+                why_no_detectable=why), note
 
 
 def task_from_results(name: str, results: dict):
@@ -244,15 +283,20 @@ def _relabels(task, record: dict, group: str) -> bool:
 
 def cluster_bootstrap_diffs(base_task, cand_task, base_groups: dict, cand_groups: dict, shared: list[str],
                             primary: str, samples: int = CLUSTER_BOOTSTRAP_SAMPLES, seed: int = 0) -> np.ndarray:
-    """aggregate(candidate) - aggregate(baseline) over resamples of the shared groups, the same draw for both runs."""
+    """aggregate(candidate) - aggregate(baseline) over resamples of the shared groups, the same draw for both runs;
+    NaN for a resample where either value is undefined (None)."""
     rng = np.random.default_rng(seed)
     diffs = np.empty(samples)
     for b in range(samples):
         drawn = [shared[i] for i in rng.integers(0, len(shared), size=len(shared))]
-        base_value, cand_value = (float(task.aggregate(resampled_records(groups, drawn))[primary])
+        base_value, cand_value = (_number((task.aggregate(resampled_records(groups, drawn)) or {}).get(primary))
                                   for task, groups in ((base_task, base_groups), (cand_task, cand_groups)))
         diffs[b] = cand_value - base_value
     return diffs
+
+
+def _number(value) -> float:
+    return float(value) if is_number(value) else float("nan")
 
 
 def resampled_records(groups: dict[str, list[dict]], drawn: list[str]) -> list[dict]:
@@ -273,9 +317,11 @@ def mismatches(baseline: Path, candidate: Path) -> list[str]:
     if set(base["tasks"]) != set(cand["tasks"]):
         out.append(f"tasks differ (baseline {_names(base['tasks'])}; candidate {_names(cand['tasks'])})")
     base_cfg, cand_cfg = base.get("config", {}), cand.get("config", {})
-    for key in ("seed", "limit"):
-        if key in base_cfg and key in cand_cfg and base_cfg[key] != cand_cfg[key]:
-            out.append(f"{key} differs (baseline {base_cfg[key]}, candidate {cand_cfg[key]})")
+    if "seed" in base_cfg and "seed" in cand_cfg and base_cfg["seed"] != cand_cfg["seed"]:
+        out.append(f"seed differs (baseline {base_cfg['seed']}, candidate {cand_cfg['seed']})")
+    # a limit above every task's size left nothing out: the run is the whole set, as without one
+    if "limit" in base_cfg and "limit" in cand_cfg and effective_limit(base) != effective_limit(cand):
+        out.append(f"limit differs (baseline {base_cfg['limit']}, candidate {cand_cfg['limit']})")
     for task in sorted(set(base["tasks"]) & set(cand["tasks"])):
         changed = _changed_keys(_protocol(base_cfg, task), _protocol(cand_cfg, task))
         if changed:
@@ -315,8 +361,9 @@ def format_table(rows: list[Comparison], alpha: float) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         verdict = "FAIL" if r.failed else ("drop (within margin)" if r.significant_drop else "ok")
+        found = f"{r.min_detectable:.3g}" if np.isfinite(r.min_detectable) else f"n/a ({r.why_no_detectable or 'unknown'})"
         lines.append(f"| {r.task} | {r.metric} | {r.n} | {r.baseline:.4g} | {r.candidate:.4g} | {r.diff:+.4g} | "
-                     f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}] | {r.min_detectable:.3g} | {r.max_drop:g} | "
+                     f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}] | {found} | {r.max_drop:g} | "
                      f"{'higher' if r.higher_is_better else 'lower'} | {verdict} |")
     lines.append(f"(detectable drop: the smallest true drop this many samples detect at alpha {alpha:g} "
                  f"with {POWER:.0%} power; smaller drops can pass the gate unseen)")

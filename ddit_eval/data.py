@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from PIL import Image
 
+from .environment import is_local_path, offline, require_hub
 from .errors import UsageError
 from .provenance import file_sha256
 
@@ -45,8 +45,8 @@ class DataRef:
 
 
 def is_local(dataset: str) -> bool:
-    """Paths start with / . ~ or exist; hub ids are `owner/name`."""
-    return dataset.startswith(("/", ".", "~")) or dataset.count("/") != 1 or Path(dataset).exists()
+    """Paths start with / . ~ or exist; hub ids are `owner/name` (the same answer as for --model)."""
+    return is_local_path(dataset)
 
 
 def check_dataset(value: Any) -> None:
@@ -57,26 +57,34 @@ def check_dataset(value: Any) -> None:
         raise ValueError("no such folder (give a hub id like lmms-lab/VQAv2 or an existing local copy)")
 
 
+check_dataset.kind = str  # the declared type `--set dataset=...` is parsed to (ddit_eval.settings)
+
+
+def check_revision(dataset: str, revision: Optional[str]) -> None:
+    """A revision names a hub commit, branch or tag: with a local folder it would be recorded yet ignored."""
+    if revision is not None and is_local(dataset):
+        raise ValueError(f"revision {revision!r} applies to hub ids only; dataset {dataset!r} is a local folder "
+                         "(its content fingerprint is recorded instead): drop the revision")
+
+
 # ----------------------------------------------------------------------------- provenance
 
 
 def resolve_revision(repo_id: str, revision: Optional[str]) -> Optional[str]:
-    """The commit hash a hub revision points at: asked of the hub, else read from the local hub cache."""
-    if revision and _SHA.match(revision):
-        return revision
+    """The commit hash a hub revision points at: asked of the hub, else read from the local hub cache.
+
+    Online with the hub out of reach is one line at once: `datasets` would retry for half a minute."""
     ref = revision or "main"
-    if not _offline():
+    if not offline():
         try:
             from huggingface_hub import HfApi
 
             return HfApi().dataset_info(repo_id, revision=ref).sha
-        except Exception:  # no network or no such repo: the cache may still know it
-            pass
+        except Exception:  # no such repo or no access (load_dataset says which), or no network at all
+            require_hub(f"dataset {repo_id!r}")
+    if _SHA.match(ref):
+        return ref
     return _cached_revision(repo_id, ref)
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
 def _cached_revision(repo_id: str, ref: str) -> Optional[str]:
@@ -181,6 +189,7 @@ def open_table(ref: DataRef) -> Table:
     """Load one split from a local copy or from the hub (at a resolved commit)."""
     try:
         check_dataset(ref.dataset)
+        check_revision(ref.dataset, ref.revision)
     except ValueError as exc:
         raise UsageError(f"dataset {ref.dataset!r}: {exc}") from None
     if is_local(ref.dataset):

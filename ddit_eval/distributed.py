@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Sequence, TypeVar
 
@@ -19,6 +22,9 @@ T = TypeVar("T")
 # Ranks wait at a barrier while rank 0 scores a task (CIDEr, the GenEval detector): that can be long.
 TIMEOUT_ENV = "DDIT_EVAL_DIST_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 6 * 3600
+# How often a worker looks whether its launcher is still there, and its exit status once it is gone.
+LAUNCHER_POLL_S = 1.0
+LAUNCHER_GONE = 1
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ def world_from_env() -> World:
     if size <= 1:
         return World()
     world = World(rank=int(os.environ["RANK"]), size=size, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    if "TORCHELASTIC_RUN_ID" in os.environ:  # torchrun's (or accelerate's) agent is this worker's parent
+        watch_launcher(world.rank)
     import torch
     import torch.distributed as dist
 
@@ -82,3 +90,29 @@ def world_from_env() -> World:
         else:
             dist.init_process_group("gloo", timeout=timeout)
     return world
+
+
+def watch_launcher(rank: int, poll_s: float = LAUNCHER_POLL_S) -> None:
+    """Stop this worker within seconds of its launcher's death.
+
+    torchrun starts each worker in a session of its own, so a kill -9 of the launcher alone (a node's OOM
+    killer, a scheduler that signals only it) would leave the workers running, rank 0 holding the run lock,
+    and a resume refused.  A worker whose parent changed exits at once: what it saved is whole as after any
+    kill (logs are appended and fsynced line by line, other files replaced atomically, a torn last line is
+    dropped on resume), and the kernel drops the lock's flock with the process.
+    """
+    launcher = os.getppid()
+    if launcher == 1:  # already an orphan (or started by init): no launcher to outlive
+        return
+
+    def watch() -> None:
+        while os.getppid() == launcher:
+            time.sleep(poll_s)
+        try:
+            print(f"error: rank {rank}: the launcher (process {launcher}) is gone; stopping, what was saved is kept",
+                  file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # the launcher held the other end of the pipe
+            pass
+        os._exit(LAUNCHER_GONE)
+
+    threading.Thread(target=watch, name="ddit-eval-launcher-watch", daemon=True).start()

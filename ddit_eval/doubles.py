@@ -9,10 +9,12 @@ Options ride on the spec like a URL query: `double:pixel?delay=0.05&wrong=0.3&fa
 - delay: seconds of sleep per row (makes kill/resume testing possible);
 - wrong: probability, drawn from the request seed, of answering "unknown" (a worse model);
 - fail: raise for any request whose id contains this text (a model error).
+A double runs on the CPU (numpy), whatever the machine has; `--device cuda` is refused.
 """
 
 from __future__ import annotations
 
+import difflib
 import random
 import time
 from typing import Sequence
@@ -47,7 +49,8 @@ class PixelModel:
         self.name = "double-pixel"
 
     def config(self) -> dict:
-        return {"kind": "test double", "name": self.name, "delay": self.delay, "wrong": self.wrong, "fail": self.fail}
+        return {"kind": "test double", "name": self.name, "device": "cpu", "delay": self.delay, "wrong": self.wrong,
+                "fail": self.fail}
 
     def _check(self, request) -> None:
         if self.delay:
@@ -102,19 +105,41 @@ class PixelModel:
 
 
 DOUBLES = {"pixel": PixelModel}
+# option -> (what it takes, its parser: raises ValueError on a bad value)
+OPTIONS = {"delay": ("seconds >= 0", lambda v: _number(v, 0.0, float("inf"))),
+           "wrong": ("a probability in [0, 1]", lambda v: _number(v, 0.0, 1.0)),
+           "fail": ("text", str)}
+KNOWN = "known options: " + ", ".join(f"{k} ({what})" for k, (what, _) in OPTIONS.items())
+
+
+def _number(text: str, low: float, high: float) -> float:
+    value = float(text)
+    if not low <= value <= high:  # also refuses nan
+        raise ValueError
+    return value
+
+
+def parse_double(spec: str) -> tuple[str, dict]:
+    """`double:<name>[?key=value&...]` -> (name, options); any bad part is one line, before any work."""
+    name, _, query = spec[len("double:") :].partition("?")
+    if name not in DOUBLES:
+        close = difflib.get_close_matches(name, DOUBLES, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(DOUBLES)}"
+        raise UsageError(f"unknown test double {name!r}; {hint}")
+    options: dict = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key not in OPTIONS:
+            raise UsageError(f"test double option {key!r} is unknown; {KNOWN}")
+        if key in options:
+            raise UsageError(f"test double option {key!r} is given twice; {KNOWN}")
+        try:
+            options[key] = OPTIONS[key][1](value)
+        except ValueError:
+            raise UsageError(f"test double option {key}={value!r}: expected {OPTIONS[key][0]}; {KNOWN}") from None
+    return name, options
 
 
 def load_double(spec: str) -> PixelModel:
     """Build a double from `double:<name>[?key=value&...]`."""
-    name, _, query = spec[len("double:") :].partition("?")
-    if name not in DOUBLES:
-        raise UsageError(f"unknown test double {name!r}; known: {', '.join(DOUBLES)}")
-    options = {}
-    for key, value in parse_qsl(query):
-        if key in ("delay", "wrong"):
-            options[key] = float(value)
-        elif key == "fail":
-            options[key] = value
-        else:
-            raise UsageError(f"test double option {key!r} is unknown; known: delay, wrong, fail")
+    name, options = parse_double(spec)
     return DOUBLES[name](**options)

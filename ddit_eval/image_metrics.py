@@ -23,6 +23,7 @@ from PIL import Image
 if TYPE_CHECKING:  # torch loads when a metric runs, not when tasks are listed
     import torch
 
+from .environment import offline as offline_mode
 from .errors import UsageError
 from .metrics.base import Metric, check_same_length
 
@@ -211,4 +212,4 @@ def _device() -> str:
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return offline_mode()

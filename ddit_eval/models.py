@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .api import REQUEST_KINDS
+from .environment import cuda_available, is_local_path, offline, require_hub
 from .errors import UsageError
 
 ENTRY_POINT_GROUP = "ddit_eval.backends"
@@ -33,12 +34,14 @@ DEFAULT_MODEL = _embedded_checkpoint()
 
 @dataclass(frozen=True)
 class Backend:
-    """`load(spec, device=, dtype=, mask_embedding=)` builds the model; `check(spec)` fails fast on bad specs."""
+    """`load(spec, device=, dtype=, mask_embedding=)` builds the model; `check(spec)` fails fast on bad specs;
+    `devices`: the `--device` values (besides auto) it can run on."""
 
     name: str
     request_kinds: frozenset[str]
     load: Callable[..., object]
     check: Callable[[str], None] = lambda spec: None
+    devices: frozenset[str] = frozenset({"cpu", "cuda"})
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -85,14 +88,28 @@ def backend_for(spec: str) -> tuple[Backend, str]:
 
 
 def looks_like_path(spec: str) -> bool:
-    """Local paths start with / . ~ or contain more than one separator; hub ids are owner/name."""
-    return spec.startswith(("/", ".", "~")) or spec.count("/") != 1 or Path(spec).exists()
+    """Local paths start with / . ~ or contain more than one separator; hub ids are owner/name (as for data)."""
+    return is_local_path(spec)
 
 
-def check_model_spec(spec: str) -> None:
-    """Fail early, before any work, when a model value cannot be loaded (a local path that does not exist)."""
+def check_model_spec(spec: str, device: str = "auto") -> None:
+    """Fail early, before any work, when a model value cannot be loaded (a local path that does not exist, a
+    hub out of reach, a bad double) or cannot run on `device`."""
     backend, rest = backend_for(spec)
     backend.check(rest)
+    check_device(backend, device)
+
+
+def check_device(backend: Backend, device: str) -> None:
+    """One line before the model loads: a device the backend never uses, or CUDA the machine lacks.
+    `cuda:K` (a rank's own GPU under a launcher) counts as cuda."""
+    kind = device.partition(":")[0]
+    if kind != "auto" and kind not in backend.devices:
+        raise UsageError(f"--device {device}: model backend {backend.name!r} runs on {', '.join(sorted(backend.devices))} "
+                         "only; use --device auto")
+    if kind == "cuda" and not cuda_available():
+        raise UsageError("--device cuda: CUDA is not available on this machine (torch.cuda.is_available() is False); "
+                         "use --device cpu or auto")
 
 
 def check_serves(spec: str, task_of_kind: dict[str, str]) -> None:
@@ -109,6 +126,7 @@ def check_serves(spec: str, task_of_kind: dict[str, str]) -> None:
 def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedding: str | None = None):
     backend, rest = backend_for(spec)
     backend.check(rest)
+    check_device(backend, device)
     return backend.load(rest, device=device, dtype=dtype, mask_embedding=mask_embedding)
 
 
@@ -118,6 +136,14 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedd
 def _check_ddit(spec: str) -> None:
     if looks_like_path(spec) and not Path(spec).expanduser().exists():
         raise UsageError(f"--model {spec!r}: no such file or directory")
+    if not looks_like_path(spec) and not offline():
+        require_hub(f"--model {spec!r}")
+
+
+def _check_double(spec: str) -> None:
+    from .doubles import parse_double
+
+    parse_double("double:" + spec)
 
 
 def _load_ddit(spec: str, device: str, dtype: str, mask_embedding: str | None):
@@ -136,4 +162,4 @@ def _load_double(spec: str, device: str, dtype: str, mask_embedding: str | None)
 
 
 register_backend(Backend("ddit", ALL_KINDS, _load_ddit, _check_ddit))
-register_backend(Backend("double", ALL_KINDS, _load_double))
+register_backend(Backend("double", ALL_KINDS, _load_double, _check_double, devices=frozenset({"cpu"})))

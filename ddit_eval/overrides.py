@@ -1,18 +1,36 @@
-"""`--set key=value` parsing: typed by the setting's default, scoped as `task.key` if wanted."""
+"""`--set key=value` parsing: typed by the setting's default, scoped as `task.key` if wanted.
+
+A setting whose default is None takes the type its check declares (ddit_eval.settings), or is text;
+it is never guessed from the value (JSON would turn `revision=12345` into a number).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from .errors import UsageError
+from .settings import declared_type
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def coerce(key: str, raw: str, default: Any) -> Any:
-    """Convert `raw` to the type of `default`; None defaults accept JSON or plain text."""
+_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
+
+
+def setting_type(task_class: type, key: str) -> type:
+    """The type `--set` parses a setting to: its default's, else the one its check declares, else text."""
+    default = task_class.default_settings[key]
+    if default is not None:
+        return type(default)
+    return declared_type(task_class.setting_checks.get(key)) or str
+
+
+def coerce(key: str, raw: str, default: Any, kind: Optional[type] = None) -> Any:
+    """Convert `raw` to the type of `default`; a None default to `kind` (text if undeclared), or `none`."""
+    if default is None:
+        return _coerce_optional(key, raw, kind or str)
     try:
         if isinstance(default, bool):
             low = raw.lower()
@@ -25,14 +43,24 @@ def coerce(key: str, raw: str, default: Any) -> Any:
             return float(raw)
         if isinstance(default, str):
             return raw
-        if default is None and raw.lower() in {"none", "null"}:
-            return None
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return raw
+        value = json.loads(raw)  # a list or dict default (a plugin's): JSON of the same type
+        if not isinstance(value, type(default)):
+            raise ValueError
+        return value
     except ValueError:
         raise UsageError(f"--set {key}={raw!r}: expected {type(default).__name__} like {default!r}") from None
+
+
+def _coerce_optional(key: str, raw: str, kind: type) -> Any:
+    """`none` / `null` (the default) or a value of the declared type."""
+    if raw.lower() in {"none", "null"}:
+        return None
+    if kind is str:
+        return raw
+    try:
+        return coerce(key, raw, kind())
+    except UsageError:
+        raise UsageError(f"--set {key}={raw!r}: expected {_NAMES.get(kind, kind.__name__)} or none") from None
 
 
 def task_overrides(pairs: Sequence[str], task_classes: dict[str, type]) -> dict[str, dict[str, Any]]:
@@ -48,9 +76,9 @@ def task_overrides(pairs: Sequence[str], task_classes: dict[str, type]) -> dict[
         targets = [scope] if scope else list(task_classes)
         hit = False
         for name in targets:
-            defaults = task_classes[name].default_settings
-            if bare in defaults:
-                result[name][bare] = coerce(key, raw, defaults[bare])
+            cls = task_classes[name]
+            if bare in cls.default_settings:
+                result[name][bare] = coerce(key, raw, cls.default_settings[bare], setting_type(cls, bare))
                 hit = True
         if not hit:
             known = sorted({k for n in targets for k in task_classes[n].default_settings})

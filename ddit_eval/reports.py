@@ -9,11 +9,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # figures without pyplot: the caller's matplotlib backend is left alone
 
-from .results import load_results, write_text_atomic
+from .errors import UsageError
+from .results import effective_limit, is_number, load_results, write_text_atomic
+
+UNDEFINED = "n/a"  # how an undefined metric (None in results.json, e.g. a 0/0 ratio) reads in every table
 
 
 def _fmt(value) -> str:
-    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+    if value is None:
+        return UNDEFINED
+    return f"{value:.4g}" if is_number(value) else str(value)
 
 
 def _heading(results: dict) -> list[str]:
@@ -50,7 +55,6 @@ def run_report(results: dict, plots: dict[str, list[str]]) -> str:
 
 def _task_sections(results: dict) -> list[str]:
     """What each task adds to the report (Task.report_sections); a task not registered now adds nothing."""
-    from .errors import UsageError
     from .registry import TASKS
 
     lines = []
@@ -66,7 +70,7 @@ def _task_sections(results: dict) -> list[str]:
 def primary_bar_plot(results: dict, path: Path) -> str | None:
     """One bar per task: its headline metric."""
     items = [(n, t["metrics"].get(t["primary"])) for n, t in results["tasks"].items()]
-    items = [(n, v) for n, v in items if isinstance(v, (int, float))]
+    items = [(n, v) for n, v in items if is_number(v)]  # an undefined headline gets no bar
     if not items:
         return None
     fig = Figure(figsize=(max(4, 1.3 * len(items)), 3.2))
@@ -96,16 +100,22 @@ PLOT_DPI = 100
 
 
 def readable_runs(run_dirs: list[str]) -> tuple[list[str], list[str]]:
-    """The folders that hold a results.json, and a warning for each one skipped.
+    """The folders whose results.json reads, and a warning (path and reason) for each one skipped.
 
-    `report runs/*` must not fail on a run that is still going or never got going.
+    `report runs/*` must not fail on a run that is still going, never got going, or left a corrupt
+    results.json: a missing and an unreadable file are skipped alike.
     """
     kept, warnings = [], []
     for run_dir in run_dirs:
-        if (Path(run_dir) / "results.json").is_file():
-            kept.append(run_dir)
-        else:
+        if not (Path(run_dir) / "results.json").is_file():
             warnings.append(f"skipping {str(run_dir)!r}: not a run folder (no results.json)")
+            continue
+        try:
+            load_results(run_dir)
+        except UsageError as exc:  # names the file and why it does not read
+            warnings.append(f"skipping {str(run_dir)!r}: {exc}")
+            continue
+        kept.append(run_dir)
     return kept, warnings
 
 
@@ -119,7 +129,10 @@ def _run_names(run_dirs: list[str]) -> list[str]:
 
 
 def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
-    """Rows: runs (folder names); columns: task/metric; primary metrics first."""
+    """Rows: runs (folder names); columns: task/metric; primary metrics first.
+
+    An undefined metric is the text "n/a"; a metric the run does not have is missing (NaN).
+    """
     rows, columns = {}, []
     for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
         results = load_results(run_dir)
@@ -129,7 +142,8 @@ def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
             for metric in ordered:
                 if metric in summary["metrics"]:
                     key = f"{task}/{metric}"
-                    row[key] = summary["metrics"][metric]
+                    value = summary["metrics"][metric]
+                    row[key] = UNDEFINED if value is None else value
                     if key not in columns:
                         columns.append(key)
         rows[name] = row
@@ -146,21 +160,29 @@ def run_facts(run_dirs: list[str]) -> pd.DataFrame:
         limit = results.get("config", {}).get("limit")
         empty = sum(t.get("n", 0) == 0 for t in tasks)
         rows[name] = {"n": n, "limit": "" if limit is None else str(limit), "errors": errors,
-                      "flag": "; ".join(_flags(limit, errors, empty))}
+                      "flag": "; ".join(_flags(effective_limit(results), errors, empty))}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["n", "limit", "errors", "flag"])
 
 
 def _flags(limit, errors: int, empty: int) -> list[str]:
-    """Why a row's numbers are not comparable full-set numbers."""
+    """Why a row's numbers are not comparable full-set numbers (`limit`: only one that left samples out)."""
     flags = [f"--limit {limit}: first samples only"] if limit is not None else []
     flags += [f"{errors} sample errors"] if errors else []
     return flags + ([f"{empty} tasks with no sample scored"] if empty else [])
 
 
+def _shown(table: pd.DataFrame, facts: pd.DataFrame | None, missing: str) -> pd.DataFrame:
+    """Metric cells as text: 4 significant digits, "n/a" for undefined, `missing` where a run lacks the metric."""
+    def cell(value) -> str:
+        return missing if is_number(value) and np.isnan(value) else _fmt(value)
+
+    shown = table if table.columns.empty else table.astype(object).apply(lambda column: column.map(cell))
+    return shown if facts is None else shown.join(facts)
+
+
 def markdown_table(table: pd.DataFrame, facts: pd.DataFrame | None = None) -> str:
     """The metrics with each run's n, limit, errors and flag beside them (the CSV keeps metrics only)."""
-    shown = table if facts is None else table.join(facts)
-    return shown.rename_axis("run").to_markdown(floatfmt=".4g")
+    return _shown(table, facts, "-").rename_axis("run").to_markdown()
 
 
 def write_comparison(table: pd.DataFrame, stem: Path, facts: pd.DataFrame | None = None) -> list[Path]:
@@ -171,10 +193,13 @@ def write_comparison(table: pd.DataFrame, stem: Path, facts: pd.DataFrame | None
     written = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
     written[0].write_text(markdown_table(table, facts) + "\n")
     table.to_csv(written[1], index_label="run")
-    written[2].write_text((table if facts is None else table.join(facts)).to_latex(float_format="%.4g", na_rep="--"))
+    written[2].write_text(_shown(table, facts, "--").to_latex())
     for task in dict.fromkeys(c.split("/")[0] for c in table.columns):
         cols = [c for c in table.columns if c.startswith(task + "/")]
-        fig = task_figure(table[cols].rename(columns=lambda c: c.split("/", 1)[1]), task)
+        measured = table[cols].apply(pd.to_numeric, errors="coerce").dropna(axis=1, how="all")  # "n/a": no bar
+        if measured.columns.empty:
+            continue
+        fig = task_figure(measured.rename(columns=lambda c: c.split("/", 1)[1]), task)
         path = stem.parent / f"{stem.name}-{task}.png"
         fig.savefig(path, dpi=PLOT_DPI)
         written.append(path)

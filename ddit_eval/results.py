@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from .errors import UsageError
 
@@ -78,6 +78,25 @@ def load_results(run_dir: str | Path) -> dict:
     if not isinstance(results, dict) or not isinstance(results.get("tasks"), dict):
         raise UsageError(f"{str(path)!r} is not a ddit-eval results file (no 'tasks' table)")
     return results
+
+
+def limit_cut(summary: dict, limit: Optional[int]) -> bool:
+    """True when --limit left some of this task's samples out: it selected (scored + failed) as many as the limit.
+
+    A limit above the data's size selects every sample, so such a run is not a partial one.
+    """
+    return limit is not None and summary.get("n", 0) + summary.get("errors", 0) >= limit
+
+
+def effective_limit(results: dict) -> Optional[int]:
+    """The run's --limit if it left samples out of some task, else None (every task was scored whole)."""
+    limit = results.get("config", {}).get("limit")
+    return limit if any(limit_cut(t, limit) for t in results["tasks"].values()) else None
+
+
+def is_number(value: Any) -> bool:
+    """A measured number (None: undefined, e.g. a 0/0 ratio; bools are not numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class SampleLog:
@@ -167,12 +186,24 @@ class RunLock:
             who = f" (process {holder})" if holder else ""
             raise UsageError(f"{str(self.path.parent)!r} is in use by another run{who}; "
                              "wait for it to finish or use another --output-dir") from None
+        if not self._names_the_file(handle):  # removed (a failed start's clean-up) between open and flock
+            handle.close()
+            raise UsageError(f"{str(self.path.parent)!r} was removed or replaced while this run started; "
+                             "start it again") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._file = handle
         return self
+
+    def _names_the_file(self, handle) -> bool:
+        """Whether the lock path still names the file we locked: a lock on an unlinked file guards nothing."""
+        try:
+            here, there = os.fstat(handle.fileno()), os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
     def release(self) -> None:
         if self._file is not None:

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 
 from . import reports
 from .api import Task
+from .cpu_threads import restore_torch_threads, set_torch_threads, thread_facts, torch_threads_now
 from .distributed import World, world_from_env
 from .errors import UsageError
 from .models import check_model_spec, check_serves
@@ -54,7 +55,7 @@ def check_plan(plan: RunPlan) -> None:
     """Everything that can fail without a model fails here, in one line, before any work."""
     for task in plan.tasks.values():
         task.preflight()  # what scoring will need (Java, weights, data), not after hours of generation
-    check_model_spec(plan.model)
+    check_model_spec(plan.model, plan.device)
     check_serves(plan.model, {task.request_kind: name for name, task in plan.tasks.items()})
     if plan.mask_embedding and not Path(plan.mask_embedding).expanduser().is_file():
         raise UsageError(f"--mask-embedding {plan.mask_embedding!r}: no such file")
@@ -63,6 +64,8 @@ def check_plan(plan: RunPlan) -> None:
 def execute_run(plan: RunPlan, load_model: Callable) -> int:
     """Run the plan; the exit status (0 ok, 1 a task scored nothing or the run stopped, 130 interrupted)."""
     world = world_from_env()
+    threads_before = torch_threads_now()
+    set_torch_threads(plan.options.threads, plan.options.loader_workers)
     try:
         model, load_s, lock = _open(plan, load_model, world)
         try:
@@ -72,16 +75,18 @@ def execute_run(plan: RunPlan, load_model: Callable) -> int:
                 lock.release()
     finally:
         world.close()
+        restore_torch_threads(threads_before)
 
 
 def _open(plan: RunPlan, load_model: Callable, world: World):
     """Rank 0 takes the folder (lock, fingerprint, readable logs); then every rank loads the model."""
-    folder, lock = plan.folder, None
-    created = not folder.path.exists()
+    folder, lock, made = plan.folder, None, False
+    existed, lock_existed = folder.path.exists(), folder.lock().path.exists()
     try:
         if world.is_main:
             folder.ensure_writable()
             lock = folder.lock().acquire()  # before anything is read or written: another run may be using it
+            made = not existed and folder.is_empty()  # judged under the lock: another run may have begun here since
             folder.start(plan.fingerprint(), plan.overwrite)
             folder.check_sample_logs(plan.tasks)
             print(f"run folder {folder}/; if the run stops, resume it with:\n  {plan.resume_command}", file=sys.stderr,
@@ -92,11 +97,19 @@ def _open(plan: RunPlan, load_model: Callable, world: World):
                            mask_embedding=plan.mask_embedding)
         return model, time.monotonic() - start, lock
     except BaseException:
-        if created and world.is_main:  # an empty folder left by a failed start would break `report runs/*`
-            shutil.rmtree(folder.path, ignore_errors=True)
-        if lock is not None:
+        if lock is not None:  # only the lock's holder removes anything: without it, the folder may be another run's
+            _undo_start(folder, made, lock_existed)
             lock.release()
         raise
+
+
+def _undo_start(folder: RunFolder, made: bool, lock_existed: bool) -> None:
+    """A failed start takes back what it made: a folder it created (an empty one would break `report runs/*`), or
+    the lock file it added to a folder that held no run."""
+    if made:
+        shutil.rmtree(folder.path, ignore_errors=True)
+    elif not lock_existed and not folder.holds_ours():
+        folder.lock().path.unlink(missing_ok=True)
 
 
 def _run_tasks(plan: RunPlan, model, world: World, load_s: float) -> int:
@@ -105,7 +118,7 @@ def _run_tasks(plan: RunPlan, model, world: World, load_s: float) -> int:
     folder = plan.folder
     results = {"tasks": {}, "config": {**plan.fingerprint(), "batch_size": plan.options.batch_size,
                                        "model_config": model.config()},
-               "versions": versions(), "timing": {"model_load_s": round(load_s, 3)}}
+               "versions": versions(), "timing": {"model_load_s": round(load_s, 3), "cpu": thread_facts()}}
     if world.distributed:
         results["config"]["world_size"] = world.size
     runner = TaskRunner(model, folder.path, plan.options, world)

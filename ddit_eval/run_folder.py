@@ -7,23 +7,35 @@
     <run>/samples/<task>/          generated images
     <run>/results.json             metrics, notes, timing, provenance (temp file, then os.replace)
     <run>/report.md, metrics.png   the human-readable report
+    <run>/<plots, outputs>         task plots and extra outputs (a submission), as results.json records them
+    <run>/lmms-eval/<model>/       the lmms-eval files (--log-format lmms-eval)
     <run>/.lock                    held by the process writing the folder
+
+`--overwrite` removes these (`run_paths`) and nothing else, and only in a folder that holds a run of ours.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+from contextlib import suppress
 from datetime import datetime, timezone
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Iterable
 
 from .errors import UsageError
-from .results import RunLock, SampleLog, write_json_atomic
+from .results import LOCK_NAME, RunLock, SampleLog, write_json_atomic
 
 RUN_FILES = ("samples", "results.json", "report.md", "metrics.png", "run.json")
+# What a run writes, as glob patterns: at the top of the folder, and per task ({task}: its name, glob-escaped).
+TOP_PATTERNS = ("run.json", "results.json", "report.md", "metrics.png", "lmms-eval/*/*_samples_*.jsonl",
+                "lmms-eval/*/*_results.json")
+TASK_PATTERNS = ("samples/{task}.jsonl", "samples/{task}.rank*.jsonl", "samples/{task}")
+# Files of ours in any folder, whatever it holds: the lock, a writability probe.
+HOUSEKEEPING = (LOCK_NAME, ".write-test-*")
 
 
 class RunFolder:
@@ -88,22 +100,68 @@ class RunFolder:
     def holds_run(self) -> bool:
         return any((self.path / name).exists() for name in RUN_FILES)
 
-    def clear(self) -> None:
-        """Remove what a previous run wrote (for --overwrite); other files are not ours to delete."""
-        for name in self.recorded_plots():  # task plots of the previous run, so none is left stale
-            (self.path / name).unlink(missing_ok=True)
-        for name in RUN_FILES:
-            path = self.path / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    def holds_ours(self) -> bool:
+        """A run of ours is here: its run.json, or a results.json that ddit-eval wrote (`score` writes no run.json)."""
+        versions = self.read_results().get("versions")
+        return self.fingerprint_path.exists() or (isinstance(versions, dict) and "ddit_eval" in versions)
 
-    def recorded_plots(self) -> list[str]:
-        """Plot files the previous results.json recorded (only paths inside the folder)."""
+    def is_empty(self) -> bool:
+        """Nothing in the folder but our lock and probes (what any start leaves, even a refused one)."""
+        return not self.path.is_dir() or all(any(p.match(h) for h in HOUSEKEEPING) for p in self.path.iterdir())
+
+    def run_paths(self) -> list[Path]:
+        """What a run of ours wrote here (the files `--overwrite` may remove): TOP_PATTERNS, each task's TASK_PATTERNS,
+        the plots and outputs results.json records, and the temp files of an interrupted atomic write of these."""
+        tasks = [glob_escape(t) for t in self.recorded_tasks()]
+        patterns = [*TOP_PATTERNS, *(p.format(task=t) for t in tasks for p in TASK_PATTERNS)]
+        patterns += [str(Path(p).parent / f".{Path(p).name}.*.tmp") for p in patterns]
+        paths = {path for pattern in patterns for path in self.path.glob(pattern)}
+        paths |= {self.path / name for name in self.recorded_files()}
+        return sorted(p for p in paths if self._inside(p) and (p.exists() or p.is_symlink()))
+
+    def recorded_tasks(self) -> list[str]:
+        """The tasks of the run here, from run.json and results.json; a damaged run.json: every task with a log."""
         try:
-            names = [n for paths in self.read_results().get("plots", {}).values() for n in paths]
+            tasks = list(json.loads(self.fingerprint_path.read_text()).get("tasks") or {})
+        except (OSError, ValueError, AttributeError, TypeError):
+            logs = self.samples_dir.glob("*.jsonl") if self.fingerprint_path.exists() else []
+            tasks = [re.sub(r"(\.rank\d+)?\.jsonl$", "", p.name) for p in logs]
+        recorded = self.read_results().get("tasks")
+        names = [*tasks, *(recorded if isinstance(recorded, dict) else [])]
+        return [t for t in dict.fromkeys(names) if isinstance(t, str) and not {"", ".", ".."} & set(t.split("/"))]
+
+    def recorded_files(self) -> list[str]:
+        """Plots, outputs and ablation tables the results.json of the run here records (relative to the folder)."""
+        results = self.read_results()
+        try:
+            groups = [results.get("plots"), results.get("outputs"),
+                      {k: a.get("files") for k, a in (results.get("ablations") or {}).items()}]
+            names = [n for group in groups if group for paths in group.values() for n in paths or ()]
         except (AttributeError, TypeError):
             return []
+        return [n for n in names if isinstance(n, str)]
+
+    def _inside(self, path: Path) -> bool:
+        """Strictly inside the folder (a recorded '../x' is not ours; a link is, not what it points to)."""
         root = self.path.resolve()
-        return [n for n in names if isinstance(n, str) and (root / n).resolve().is_relative_to(root)]
+        where = path.parent.resolve() / path.name
+        return where != root and where.is_relative_to(root) and ".." not in where.relative_to(root).parts
+
+    def clear(self) -> None:
+        """Remove what a previous run wrote (for --overwrite), and only that: other files are not ours to delete."""
+        if not self.holds_ours():
+            if not self.is_empty():
+                raise UsageError(f"--overwrite: {str(self.path)!r} holds no ddit-eval run (no run.json), only other "
+                                 "files; it removes only a run's own files: use another --output-dir")
+            return
+        for path in reversed(self.run_paths()):  # a task's folder after the files in it
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        for folder in (*self.path.glob("lmms-eval/*"), self.path / "lmms-eval", self.samples_dir):
+            with suppress(OSError):
+                folder.rmdir()  # left empty by the run: gone with it; holding a file of the user's: kept
 
     def start(self, fingerprint: dict, overwrite: bool) -> None:
         """Refuse to mix runs of different settings (a resume must match run.json), or start over."""

@@ -34,6 +34,7 @@ class RunOptions:
     max_errors: int | None = None
     retry_errors: bool = False
     loader_workers: int = 4  # threads that open and decode images ahead of the model (0: in the model's thread)
+    threads: Optional[int] = None  # torch's CPU threads; None: from the usable cores (cpu_threads.py)
 
 
 class RunAborted(Exception):
@@ -285,8 +286,11 @@ def task_summary(task: Task, ordered: Sequence[dict], evaluation: Evaluation, li
                      else f"no sample scored: all {len(ordered)} failed, e.g. {first}")
     elif not ok:
         notes.append("no sample scored: the task selected no samples")
-    if limit is not None:
+    if limit is not None and len(ordered) >= limit:
         notes.append(f"scored the first {len(ordered)} samples only (--limit {limit})")
+    elif limit is not None:  # fewer samples than the limit: none was left out
+        notes.append(f"--limit {limit} exceeds the {len(ordered)} samples: all {len(ordered)} "
+                     f"{'selected' if errors else 'scored'}")
     return {
         "metrics": evaluation.metrics,
         "primary": task.primary_metric,

@@ -3,6 +3,10 @@
 A task lists `setting_checks = {"steps": optional_int(1), ...}`; `Task.__init__`
 runs them.  Each check raises `ValueError` with what was expected; the task
 turns it into a one-line usage error that names the task and the setting.
+
+A check also declares the type its value has (`declared_type`): a setting whose
+default is None is parsed from `--set` by it, so `revision=12345` stays the text
+"12345" and `steps=8` is the integer 8 (ddit_eval.overrides).
 """
 
 from __future__ import annotations
@@ -13,9 +17,24 @@ from typing import Any, Callable, Iterable, Optional
 Check = Callable[[Any], None]
 
 
+def declares(kind: type) -> Callable[[Check], Check]:
+    """Mark a check with the type of the values it accepts (besides None)."""
+
+    def mark(check: Check) -> Check:
+        check.kind = kind
+        return check
+
+    return mark
+
+
+def declared_type(check: Optional[Check]) -> Optional[type]:
+    return getattr(check, "kind", None)
+
+
 def integer(minimum: Optional[int] = None, maximum: Optional[int] = None, allow_none: bool = False) -> Check:
     """An int (not a bool) within [minimum, maximum]; None only where it means "the model's default"."""
 
+    @declares(int)
     def check(value: Any) -> None:
         if value is None and allow_none:
             return
@@ -36,6 +55,7 @@ def optional_int(minimum: int = 1, maximum: Optional[int] = None) -> Check:
 def number(minimum: Optional[float] = None, allow_none: bool = False) -> Check:
     """A real number (ints accepted) at or above `minimum`."""
 
+    @declares(float)
     def check(value: Any) -> None:
         if value is None and allow_none:
             return
@@ -48,6 +68,7 @@ def number(minimum: Optional[float] = None, allow_none: bool = False) -> Check:
 def one_of(names: Iterable[str]) -> Check:
     known = tuple(names)
 
+    @declares(str)
     def check(value: Any) -> None:
         if value not in known:
             raise ValueError(f"expected one of {', '.join(known)}")
@@ -56,6 +77,7 @@ def one_of(names: Iterable[str]) -> Check:
 
 
 def existing_path(allow_none: bool = True, kind: str = "file or folder") -> Check:
+    @declares(str)
     def check(value: Any) -> None:
         if value is None and allow_none:
             return
@@ -69,6 +91,7 @@ def template(*fields: str, allow_none: bool = False) -> Check:
     """A prompt template: a string whose only placeholders are `fields` (a typo would fail every sample)."""
     import string
 
+    @declares(str)
     def check(value: Any) -> None:
         if value is None and allow_none:
             return
@@ -81,5 +104,16 @@ def template(*fields: str, allow_none: bool = False) -> Check:
         unknown = sorted(names - set(fields))
         if unknown:
             raise ValueError(f"unknown placeholder {{{unknown[0]}}}; allowed: {', '.join('{' + f + '}' for f in fields)}")
+
+    return check
+
+
+def text(allow_none: bool = True) -> Check:
+    """Plain text (a hub revision, a config name): digits stay text, never a number."""
+
+    @declares(str)
+    def check(value: Any) -> None:
+        if not (isinstance(value, str) or (value is None and allow_none)):
+            raise ValueError(f"expected text{' or none' if allow_none else ''}")
 
     return check

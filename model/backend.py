@@ -21,6 +21,7 @@ from PIL import Image
 
 from ddit_eval.api import AnswerRequest, CaptionRequest, ImageRequest
 
+from .fixed_shape import in_fixed_chunks
 from .i2t import TextSampling, sample_tokens
 from .t2i import ImageSampling, euler_cfg, initial_noise, sigma_schedule
 
@@ -44,32 +45,8 @@ class DDiTDefaults:
     posterior: str = "sample"  # VAE posterior for i2t: "sample" (official, per-row seeded) or "mean"
     draw: str = "fast"  # "fast" (exact cheap draw) or "gumbel" (official full-vocabulary draw)
     cache: str = "row"  # "row", "batch" (official) or "none"
-    max_rows: int = 64  # rows per network call (larger batches are chunked; results unchanged)
-
-
-MIN_ROWS = 4  # CPU GEMM kernels round differently below 4 rows (measured); at 4 and above a row's output is the same
-
-
-def padded_call(transformer, min_rows: int = MIN_ROWS):
-    """`transformer` as a function that runs at least `min_rows` rows (copies of row 0, dropped after).
-
-    The adaLN / timestep layers see one row per sample, so a batch of 1 or 2 would take another
-    kernel than a batch of 8 and a sample's output would depend on the size of its batch.
-    """
-
-    def call(hidden_states, encoder_hidden_states, timestep):
-        n = hidden_states.shape[0]
-        if n >= min_rows:
-            return transformer(hidden_states=hidden_states, encoder_hidden_states=encoder_hidden_states, timestep=timestep)
-
-        def pad(x):
-            return torch.cat([x, x[:1].expand(min_rows - n, *x.shape[1:])])
-
-        outputs = transformer(hidden_states=pad(hidden_states), encoder_hidden_states=pad(encoder_hidden_states),
-                              timestep=pad(timestep))
-        return tuple(None if o is None else o[:n] for o in outputs)
-
-    return call
+    max_rows: int = 64  # rows sampled together (a memory bound: larger batches are split; results unchanged)
+    call_rows: int = 8  # rows of every network call, the last chunk filled up (see fixed_shape.py)
 
 
 def _or_default(value, default):
@@ -138,35 +115,30 @@ class DDiTModel:
         """T5 last hidden state (B, L, D) of token ids, no attention mask (as the official code)."""
         self.rows["text_encoder"] += input_ids.shape[0]
         self.rows["text_positions"] += input_ids.numel()
-        hidden = self.text_encoder(input_ids=input_ids.to(self.text_encoder.device)).last_hidden_state
-        return hidden.to(self.dtype)
+        encoder = in_fixed_chunks(lambda ids: self.text_encoder(input_ids=ids).last_hidden_state, self.defaults.call_rows)
+        return encoder(input_ids.to(self.text_encoder.device)).to(self.dtype)
 
     def preprocess(self, images: Sequence[Image.Image], resolution: int) -> torch.Tensor:
         """RGB, shorter side to `resolution` (bicubic), centre crop, to [-1, 1]: (B, 3, R, R) fp32.
 
-        Bit for bit the official torchvision pipeline (Resize(R, bicubic), CenterCrop(R), ToTensor,
-        Normalize(0.5, 0.5)): the long side is truncated, the crop offset rounded as torchvision does.
+        The official torchvision pipeline (Resize(R, bicubic), CenterCrop(R), ToTensor,
+        Normalize(0.5, 0.5)), made of torchvision's own functions, so it stays equal to it
+        whichever torchvision and Pillow are installed.
         """
-        out = []
-        for image in images:
-            image = self.resize_and_crop(image, resolution)
-            array = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(255)
-            out.append(array.sub(0.5).div(0.5))
-        return torch.stack(out)
+        from torchvision.transforms import functional as TF
+
+        tensors = [TF.to_tensor(self.resize_and_crop(image, resolution)) for image in images]
+        return torch.stack([TF.normalize(t, [0.5], [0.5]) for t in tensors])
 
     @staticmethod
     def resize_and_crop(image: Image.Image, resolution: int) -> Image.Image:
-        """The PIL half of `preprocess`; an image it returns passes through it again unchanged."""
-        image = image.convert("RGB")
-        w, h = image.size
-        long = int(resolution * max(w, h) / min(w, h))
-        size = (resolution, long) if w <= h else (long, resolution)
-        if size != (w, h):
-            image = image.resize(size, Image.BICUBIC)
-        top, left = int(round((image.height - resolution) / 2.0)), int(round((image.width - resolution) / 2.0))
-        if (left, top, image.width, image.height) != (0, 0, resolution, resolution):
-            image = image.crop((left, top, left + resolution, top + resolution))
-        return image
+        """The PIL half of `preprocess`; an image it returns passes through it again unchanged
+        (Pillow returns a copy when the size is already right, and the crop is then the whole image)."""
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as TF
+
+        image = TF.resize(image.convert("RGB"), resolution, interpolation=InterpolationMode.BICUBIC)
+        return TF.center_crop(image, resolution)
 
     def prepare(self, request):
         """Resize and crop a request's image ahead of time (the runner's loader threads call this)."""
@@ -181,11 +153,14 @@ class DDiTModel:
         With `generators` (one per row) the posterior is sampled, row r's noise from generators[r]
         (the official behaviour); without, the posterior mean is used.
         """
-        dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
-        z = dist.mean
+        def posterior(x):
+            dist = self.vae.encode(x).latent_dist
+            return dist.mean, dist.std
+
+        z, std = in_fixed_chunks(posterior, self.defaults.call_rows)(pixels.to(self.device, self.vae.dtype))
         if generators is not None:
             noise = torch.stack([torch.randn(z.shape[1:], generator=g, device=g.device) for g in generators])
-            z = z + dist.std * noise.to(z.device, z.dtype)
+            z = z + std * noise.to(z.device, z.dtype)
         cfg = self.vae.config
         return ((z - (0.0 if cfg.shift_factor is None else cfg.shift_factor)) * cfg.scaling_factor).to(self.dtype)
 
@@ -193,7 +168,8 @@ class DDiTModel:
         """Pixels in [0, 1] (B, 3, R, R) fp32 from transformer-space latents."""
         cfg = self.vae.config
         z = latents.to(self.vae.dtype) / cfg.scaling_factor + (0.0 if cfg.shift_factor is None else cfg.shift_factor)
-        return (self.vae.decode(z).sample.float() * 0.5 + 0.5).clamp(0, 1)
+        decoded = in_fixed_chunks(lambda x: self.vae.decode(x).sample, self.defaults.call_rows)(z)
+        return (decoded.float() * 0.5 + 0.5).clamp(0, 1)
 
     @torch.inference_mode()
     def image_features(self, images: Sequence[Image.Image], layer: int = -1, pooling: str = "mean",
@@ -203,35 +179,50 @@ class DDiTModel:
 
         The image enters as in captioning (VAE posterior mean, timestep 0); the text stream holds
         `context`: "masked" (every position the mask token, D-DiT's first captioning step) or "empty"
-        (T5 of the empty prompt).  The forward stops after the block; rows are padded as in
-        `padded_call`, so a row's features do not depend on its batch.
+        (T5 of the empty prompt).  The forward stops after the block; calls run at the fixed shape
+        (`fixed_shape.py`), so a row's features do not depend on its batch.
         """
         blocks = self.transformer.transformer_blocks
         if not -len(blocks) <= layer < len(blocks) or pooling not in ("mean", "max") or context not in ("masked", "empty"):
             raise ValueError(f"image_features: layer {layer} (the model has {len(blocks)} blocks), pooling {pooling!r} "
                              f"(mean or max) or context {context!r} (masked or empty) is out of range")
-        pixels = self.preprocess(images, self.defaults.resolution)
-        latents = torch.cat([self.encode_images(pixels[i:i + 1]) for i in range(len(images))])
+        latents = self.encode_images(self.preprocess(images, self.defaults.resolution))
         if context == "masked":
             ids = [[self.mask_token_id] * self.text_length]
         else:
             ids = self.tokenize([""], self.text_length)
         hidden = self.encode_text(torch.tensor(ids, device=self.device)).expand(len(images), -1, -1)
-        captured = {}
-
-        def stop(module, args, output):
-            captured["image"] = output[1]  # a joint block returns (text, image)
-            raise _FeaturesCaptured
-
-        handle = blocks[layer].register_forward_hook(stop)
-        try:
-            padded_call(self.transformer)(latents, hidden, torch.zeros(len(images), device=self.device, dtype=self.dtype))
-        except _FeaturesCaptured:
-            pass
-        finally:
-            handle.remove()
-        tokens = captured["image"][:len(images)].float()
+        zero = torch.zeros(len(images), device=self.device, dtype=self.dtype)
+        tokens = in_fixed_chunks(self._image_stream_after(blocks[layer]), self.defaults.call_rows)(latents, hidden, zero)
+        tokens = tokens.float()
         return (tokens.mean(dim=1) if pooling == "mean" else tokens.amax(dim=1)).cpu()
+
+    def _image_stream_after(self, block):
+        """A function of (latents, text states, timesteps) -> the image stream after `block`, the rest skipped."""
+
+        def run(latents, hidden, timestep):
+            captured = {}
+
+            def stop(module, args, output):
+                captured["image"] = output[1]  # a joint block returns (text, image)
+                raise _FeaturesCaptured
+
+            handle = block.register_forward_hook(stop)
+            try:
+                self.transformer(hidden_states=latents, encoder_hidden_states=hidden, timestep=timestep)
+            except _FeaturesCaptured:
+                pass
+            finally:
+                handle.remove()
+            return captured["image"]
+
+        return run
+
+    def _transformer_call(self):
+        """The transformer as f(hidden_states, encoder_hidden_states, timestep) at the fixed call shape."""
+        fixed = in_fixed_chunks(lambda x, c, t: self.transformer(hidden_states=x, encoder_hidden_states=c, timestep=t),
+                                self.defaults.call_rows)
+        return lambda hidden_states, encoder_hidden_states, timestep: fixed(hidden_states, encoder_hidden_states, timestep)
 
     # ------------------------------------------------------------------ text to image
     @torch.inference_mode()
@@ -266,10 +257,8 @@ class DDiTModel:
         latents = initial_noise([image_seed(r.seed, k) for r, k in zip(requests, ks)], shape).to(self.device, self.dtype)
         image_tokens = (side // self.transformer.config.patch_size) ** 2
         sigmas = sigma_schedule(self.scheduler.config, settings.steps, image_seq_len=image_tokens)
-        latents = euler_cfg(padded_call(self.transformer), latents, cond, uncond, sigmas, settings.guidance, self._count)
-        # One image per VAE call: batched convolutions round differently with the batch size, and
-        # decoding is a small part of the cost; so an image does not depend on its batch.
-        pixels = torch.cat([self.decode_latents(latents[i:i + 1]) for i in range(len(latents))])
+        latents = euler_cfg(self._transformer_call(), latents, cond, uncond, sigmas, settings.guidance, self._count)
+        pixels = self.decode_latents(latents)
         arrays = (pixels.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
         return [Image.fromarray(a) for a in arrays]
 
@@ -324,16 +313,15 @@ class DDiTModel:
         d = self.defaults
         generators = [torch.Generator().manual_seed(r.seed) for _, _, r in jobs]
         pixels = self.preprocess([r.image for _, _, r in jobs], d.resolution)
-        # One row per VAE call (see _generate_chunk); row r's posterior noise comes from its generator.
-        latents = torch.cat([self.encode_images(pixels[i:i + 1], generators[i:i + 1] if d.posterior == "sample" else None)
-                             for i in range(len(jobs))])
+        # row r's posterior noise comes from its own generator
+        latents = self.encode_images(pixels, generators if d.posterior == "sample" else None)
         tokens = torch.full((len(jobs), total), self.mask_token_id, dtype=torch.long)
         for row, (prompt, _, _) in enumerate(jobs):
             tokens[row, :len(prompt)] = torch.tensor(prompt[:total], dtype=torch.long)
         if d.draw == "gumbel":
             generators = [torch.Generator(self.device).manual_seed(r.seed + 1) for _, _, r in jobs]
 
-        transformer = padded_call(self.transformer)
+        transformer = self._transformer_call()
 
         def denoise(rows: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
             hidden = self.encode_text(ids.to(self.device))

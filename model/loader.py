@@ -41,8 +41,10 @@ DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.floa
 
 def resolve_checkpoint(spec: str) -> Path:
     """A local folder, or a hub id downloaded (and cached) with huggingface_hub."""
+    from ddit_eval.environment import is_local_path
+
     path = Path(spec).expanduser()
-    if path.exists() or spec.startswith(("/", ".", "~")) or spec.count("/") != 1:
+    if is_local_path(spec):
         if not path.exists():
             raise UsageError(f"model {spec!r}: no such file or directory")
         return path

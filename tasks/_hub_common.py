@@ -20,10 +20,11 @@ from functools import cached_property
 from typing import Any, ClassVar, Iterator, Optional, Sequence
 
 from ddit_eval.api import ANSWER, AnswerRequest, Evaluation, Sample, Task
-from ddit_eval.data import DataRef, Table, check_dataset, open_table
+from ddit_eval.data import DataRef, Table, check_dataset, check_revision, open_table
+from ddit_eval.errors import UsageError
 from ddit_eval.metrics.vqa import RULES as VQA_RULES
 from ddit_eval.prompts import DDIT_VQA
-from ddit_eval.settings import one_of, optional_int, template
+from ddit_eval.settings import one_of, optional_int, template, text
 
 TEXT_WINDOW = 128  # D-DiT's text sequence length: prompt + answer fit in it
 
@@ -46,7 +47,7 @@ def data_settings(dataset: str, split: str, config: Optional[str] = None) -> dic
     return {"dataset": dataset, "revision": None, "config": config, "split": split}
 
 
-DATA_CHECKS = {"dataset": check_dataset}
+DATA_CHECKS = {"dataset": check_dataset, "revision": text(), "config": text()}
 ANSWER_CHECKS = {**DATA_CHECKS, "protocol": one_of(("ddit", "lmms-eval")), "steps": optional_int(1),
                  "answer_length": optional_int(1, TEXT_WINDOW), "prompt_template": template("question", allow_none=True)}
 
@@ -63,6 +64,13 @@ class HubTask(Task):
     # every sample: memory stays flat over a 214K-question split
     reference_columns: ClassVar[tuple[str, ...]] = ()
     image_column: ClassVar[str] = "image"
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        try:  # a revision with a local folder would be recorded, yet read nothing: refused before any work
+            check_revision(self.settings["dataset"], self.settings["revision"])
+        except ValueError as exc:
+            raise UsageError(f"task {self.name!r}: setting revision: {exc}") from None
 
     @property
     def dataset_id(self) -> str:  # recorded by Task.config

@@ -78,6 +78,7 @@ def bar_chart(metrics: dict, keys: Sequence[str], path: Path, title: str) -> str
     """A plain bar chart of some metrics (a pyplot-free Figure: the caller's backend is left alone)."""
     from matplotlib.figure import Figure
 
+    keys = [k for k in keys if metrics.get(k) is not None]  # an undefined (0/0) metric has no bar, not a 0
     fig = Figure(figsize=(max(3.0, 0.7 * len(keys) + 1.5), 3.0))
     ax = fig.subplots()
     ax.bar(range(len(keys)), [metrics[k] for k in keys], color="#4477aa")

@@ -64,7 +64,7 @@ class GQA(HubAnswerTask):
         metric = GQAAccuracy(rule=self.settings["gqa_rule"])
         metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records],
                       [{k: r[k] for k in ("id", "question", *EXTRA_FIELDS) if k in r} for r in records])
-        evaluation = Evaluation(metric.compute(), metric.per_sample(), [CONTAMINATION], metric.lower_is_better)
+        evaluation = Evaluation(metric.compute(), metric.per_sample(), [CONTAMINATION, *metric.notes()], metric.lower_is_better)
         return with_answer_health(evaluation, records)
 
     def config(self) -> dict:

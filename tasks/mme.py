@@ -49,7 +49,7 @@ class MME(HubAnswerTask):
         metrics = metric.compute()
         n = int(metrics["perception_categories_scored"])
         notes = [] if n == 10 else [f"perception sums {n} of MME's 10 perception categories (max {200 * n}, not 2000)"]
-        evaluation = Evaluation(metrics, metric.per_sample(), notes)
+        evaluation = Evaluation(metrics, metric.per_sample(), notes + metric.notes())
         return with_answer_health(evaluation, records, [is_unparsed(p, rule) for p in predictions])
 
     def scoring(self) -> dict:

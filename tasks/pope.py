@@ -38,7 +38,7 @@ class POPE(HubAnswerTask):
         predictions = [str(r["prediction"]) for r in records]
         metric = PopeMetrics(parse_rule=rule)
         metric.update(predictions, [r["answer"] for r in records], [r["category"] for r in records])
-        evaluation = Evaluation(metric.compute(), metric.per_sample())
+        evaluation = Evaluation(metric.compute(), metric.per_sample(), metric.notes())
         return with_answer_health(evaluation, records, [is_unparsed(p, rule) for p in predictions])
 
     def scoring(self) -> dict:

@@ -60,7 +60,7 @@ class ShapesMME(ShapesAnswerTask):
         metrics = metric.compute()
         n = int(metrics["perception_categories_scored"])
         notes = [f"perception sums {n} of MME's 10 perception categories (max {200 * n}, not 2000)"]
-        return Evaluation(metrics, metric.per_sample(), notes)
+        return Evaluation(metrics, metric.per_sample(), notes + metric.notes())
 
     def group_of(self, record: dict) -> str:
         """The image: acc+ pairs its questions, so the gate's bootstrap must draw them together."""

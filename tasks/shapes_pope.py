@@ -49,7 +49,7 @@ class ShapesPope(ShapesAnswerTask):
         metric = PopeMetrics(parse_rule=self.settings["parse_rule"])
         metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records],
                       [r["category"] for r in records])
-        return Evaluation(metric.compute(), metric.per_sample())
+        return Evaluation(metric.compute(), metric.per_sample(), metric.notes())
 
     def protocol(self) -> dict:
         from ddit_eval.metrics.base import choose

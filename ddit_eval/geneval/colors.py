@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..environment import offline as offline_mode
 from ..errors import UsageError
 from ..metrics.geneval import COLORS, Detection
 
@@ -140,7 +141,7 @@ def load_clip(weights: Union[str, os.PathLike] = CLIP_WEIGHTS, revision: Optiona
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         offline = " (HF_HUB_OFFLINE=1: download it once with a network, or pass a local folder)" \
-            if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on") else ""
+            if offline_mode() else ""
         raise UsageError(f"cannot load CLIP weights {name!r}{offline}: {first}") from None
     assert_quick_gelu(model)
     return model, processor

@@ -70,21 +70,38 @@ def resized_size(width: int, height: int, scale: tuple[int, int] = SCALE) -> tup
 
 
 def preprocess(image: Image.Image) -> tuple[torch.Tensor, ImageMeta]:
-    """A PIL image -> (1x3xHxW float32 tensor padded to a multiple of 32, ImageMeta)."""
+    """A PIL image -> (1x3xHxW float32 tensor padded to a multiple of 32, ImageMeta).
+
+    Each step makes the cv2 call that mmcv makes (imresize, impad, imnormalize), in mmdet's
+    order and on its BGR array, so the values equal mmdet's under whichever cv2 is installed
+    (cv2's float kernels differ between major versions and CPUs; numpy's would not follow them).
+    """
     import cv2
 
-    rgb = np.asarray(image.convert("RGB"))
-    height, width = rgb.shape[:2]
+    bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    height, width = bgr.shape[:2]
     new_w, new_h = resized_size(width, height)
-    resized = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     pad_h = -(-new_h // SIZE_DIVISOR) * SIZE_DIVISOR
     pad_w = -(-new_w // SIZE_DIVISOR) * SIZE_DIVISOR
-    padded = np.full((pad_h, pad_w, 3), PAD_VALUE, dtype=np.uint8)
-    padded[:new_h, :new_w] = resized
-    # as mmcv.imnormalize with mmdet's float32 mean/std: subtract in float32, scale by 1/std in float64
-    normalized = ((padded.astype(np.float32) - MEAN) * (1.0 / STD.astype(np.float64))).astype(np.float32)
-    tensor = torch.from_numpy(normalized).permute(2, 0, 1).unsqueeze(0).contiguous()
+    padded = cv2.copyMakeBorder(resized, 0, pad_h - new_h, 0, pad_w - new_w, cv2.BORDER_CONSTANT,
+                                value=(PAD_VALUE,) * 3)
+    tensor = torch.from_numpy(imnormalize_to_rgb(padded)).permute(2, 0, 1).unsqueeze(0).contiguous()
     return tensor, ImageMeta((height, width), (new_h, new_w), (pad_h, pad_w))
+
+
+def imnormalize_to_rgb(bgr: np.ndarray) -> np.ndarray:
+    """mmcv.imnormalize(img, MEAN, STD, to_rgb=True): float32 copy, cv2 BGR->RGB, cv2.subtract of the
+    float64 mean, cv2.multiply by the float64 1/std (mmdet's config gives mean/std as float32 arrays)."""
+    import cv2
+
+    out = bgr.astype(np.float32)
+    mean = np.float64(MEAN.reshape(1, -1))
+    stdinv = 1 / np.float64(STD.reshape(1, -1))
+    cv2.cvtColor(out, cv2.COLOR_BGR2RGB, out)
+    cv2.subtract(out, mean, out)
+    cv2.multiply(out, stdinv, out)
+    return out
 
 
 def _box(mask: np.ndarray) -> tuple[float, float, float, float]:

@@ -2,8 +2,10 @@
 
 The official prompts (`prompts/evaluation_metadata.jsonl` of djghosh13/geneval, 553
 lines) belong to that project and are not shipped here: `load_metadata()` fetches
-them from the repository at a pinned commit into a local cache, or reads a file
-the user passes (`--set geneval.metadata=PATH`) for offline machines.
+them from the repository at a pinned commit into a local cache, refusing bytes whose
+sha256 is not the pinned one, or reads a file the user passes (`--set
+geneval.metadata=PATH`) for offline machines or a custom prompt set; results record
+that file's sha256 and call it the official set only when it is the pinned one.
 
 The folder layout is the one the official `evaluate_images.py` reads:
 `OUT/<5-digit prompt index>/metadata.jsonl` (that prompt's line, one JSON object),
@@ -31,11 +33,9 @@ from ..metrics.geneval import COLORS, TAGS
 PINNED_COMMIT = "af4902f24d3ca90ebbb446dd9891a59e0f82725f"
 METADATA_URL = ("https://raw.githubusercontent.com/djghosh13/geneval/"
                 f"{PINNED_COMMIT}/prompts/evaluation_metadata.jsonl")
-# UNVERIFIED: the file's exact bytes were not available when this was written, so its
-# sha256 is unknown.  While this is None, a download is accepted only if it has exactly the
-# official structure (EXPECTED_TAG_COUNTS, 553 lines), and a warning prints the sha256 it
-# had so that it can be pinned here.  Set it to the 64-hex digest to enforce the checksum.
-METADATA_SHA256: Optional[str] = None
+# The file at PINNED_COMMIT (last changed in d927da8, 2023-08-22), read from the official repository's history.
+# A download or cached copy with other bytes is refused, whatever its structure.
+METADATA_SHA256 = "5c48e0813e812e3c373fa5c8ed07a8f0a483be30272b4427b0559c8048e67c13"
 EXPECTED_TAG_COUNTS = {"single_object": 80, "two_object": 99, "counting": 80, "colors": 94,
                        "position": 100, "color_attr": 100}
 RELATIONS = ("left of", "right of", "above", "below")
@@ -142,25 +142,22 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _verify(data: bytes, origin: str) -> list[dict]:
-    """Check the official file's bytes: the pinned sha256 when known, else its exact structure."""
-    digest, expected = sha256_hex(data), METADATA_SHA256
-    if expected is not None and digest != expected:
+def _verify(data: bytes, origin: str, expected: str) -> list[dict]:
+    """The official file's lines, if its bytes have the `expected` sha256; else a one-line refusal.
+
+    There is no unpinned mode: a file with the official structure but other bytes is another prompt set.
+    """
+    if not isinstance(expected, str) or not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise UsageError(f"no pinned sha256 to check {origin} against (got {expected!r}); {OFFLINE_HINT}")
+    digest = sha256_hex(data)
+    if digest != expected:
         raise UsageError(f"{origin} has sha256 {digest}, expected {expected} (GenEval metadata at "
                          f"{PINNED_COMMIT[:7]}); refusing it; {OFFLINE_HINT}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{origin} is not UTF-8 text; {OFFLINE_HINT}") from None
-    rows = parse_metadata(text, origin)
-    if expected is None:
-        counts = validate_metadata(rows, origin)
-        if counts != EXPECTED_TAG_COUNTS:
-            raise UsageError(f"{origin} has prompts per tag {counts}, expected {EXPECTED_TAG_COUNTS}; "
-                             f"refusing it; {OFFLINE_HINT}")
-        warnings.warn(f"GenEval metadata checksum is not pinned (METADATA_SHA256 unverified); {origin} has "
-                      f"sha256 {digest} and the official structure", stacklevel=3)
-    return rows
+    return parse_metadata(text, origin)
 
 
 def cached_metadata_path(cache_dir: Union[str, os.PathLike, None] = None) -> Path:
@@ -172,33 +169,40 @@ def cached_metadata_path(cache_dir: Union[str, os.PathLike, None] = None) -> Pat
 def metadata_sha256(path: Union[str, os.PathLike, None] = None,
                     cache_dir: Union[str, os.PathLike, None] = None) -> Optional[str]:
     """sha256 of the metadata file `load_metadata(path, cache_dir)` reads (None if it is not there yet),
-    so results say which prompt file scored them even while METADATA_SHA256 is unpinned."""
+    so results say which prompt file scored them (a user's file may be a custom prompt set)."""
     file = Path(path) if path is not None else cached_metadata_path(cache_dir)
     return sha256_hex(file.read_bytes()) if file.is_file() else None
 
 
 def load_metadata(path: Union[str, os.PathLike, None] = None,
-                  cache_dir: Union[str, os.PathLike, None] = None) -> list[dict]:
+                  cache_dir: Union[str, os.PathLike, None] = None, expected_sha256: Optional[str] = None) -> list[dict]:
     """GenEval's prompt metadata lines.
 
-    With `path`: that file (any number of lines in the official format).  Without: the official
-    file at PINNED_COMMIT from the cache (`cache_dir`, default ~/.cache/ddit_eval/geneval),
-    downloading it once; its sha256 must equal METADATA_SHA256.  Offline (HF_HUB_OFFLINE=1 or no
-    network) without a cached copy: a one-line UsageError saying to pass the file.
+    With `path`: that file (any number of lines in the official format), the user's explicit choice;
+    results record its sha256 and call it official only when it is the pinned one (a file with the
+    official structure but other bytes gets a warning saying so).  Without: the official file at
+    PINNED_COMMIT from the cache (`cache_dir`, default ~/.cache/ddit_eval/geneval), downloading it
+    once; its sha256 must equal `expected_sha256` (default METADATA_SHA256), else a one-line
+    UsageError, and nothing is cached.  Offline (HF_HUB_OFFLINE=1 or no network) without a cached
+    copy: a one-line UsageError saying to pass the file.
     """
+    expected = METADATA_SHA256 if expected_sha256 is None else expected_sha256
     if path is not None:
         p = Path(path)
         if not p.is_file():
             raise UsageError(f"GenEval metadata file not found: {p}")
         try:
-            text = p.read_text(encoding="utf-8")
+            data = p.read_bytes()
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"cannot read GenEval metadata {p}: {e}") from None
-        return parse_metadata(text, str(p))
+        rows = parse_metadata(text, str(p))
+        _warn_if_lookalike(rows, sha256_hex(data), expected, p)
+        return rows
 
     cached = cached_metadata_path(cache_dir)
     if cached.is_file():
-        return _verify(cached.read_bytes(), f"cached GenEval metadata {cached} (delete it to download again)")
+        return _verify(cached.read_bytes(), f"cached GenEval metadata {cached} (delete it to download again)", expected)
     if _offline():
         raise UsageError(f"GenEval metadata is not cached at {cached} and downloads are off (HF_HUB_OFFLINE=1); "
                          f"{OFFLINE_HINT}")
@@ -207,12 +211,19 @@ def load_metadata(path: Union[str, os.PathLike, None] = None,
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         raise UsageError(f"cannot download GenEval metadata from {METADATA_URL} ({reason}); {OFFLINE_HINT}") from None
-    rows = _verify(data, f"downloaded GenEval metadata ({METADATA_URL})")
+    rows = _verify(data, f"downloaded GenEval metadata ({METADATA_URL})", expected)
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, cached)
     return rows
+
+
+def _warn_if_lookalike(rows: list[dict], digest: str, expected: str, path: Path) -> None:
+    """A user's file shaped like the official one but with other bytes is scored as a custom set: say so."""
+    if digest != expected and validate_metadata(rows, str(path)) == EXPECTED_TAG_COUNTS:
+        warnings.warn(f"{path} has the official GenEval prompt counts but sha256 {digest}, not the pinned "
+                      f"{expected}: it is scored as a custom prompt set (prompt_set 'custom' in results)", stacklevel=3)
 
 
 # --------------------------------------------------------------------------- official folder layout

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+from .base import ratio
+
 # T5 special tokens: a decode that keeps them can look non-empty while saying nothing.
 _T5_SPECIAL = re.compile(r"</s>|<pad>|<unk>|<extra_id_\d+>")
 
@@ -19,8 +21,9 @@ def is_empty_answer(text: str) -> bool:
     return not _T5_SPECIAL.sub("", text).strip()
 
 
-def _percent(flags: Sequence[bool]) -> float:
-    return 100.0 * sum(flags) / len(flags) if flags else 0.0
+def _percent(flags: Sequence[bool]) -> Optional[float]:
+    """Share of True in %; None for no answers (0 of 0 was never measured)."""
+    return ratio(sum(flags), len(flags))
 
 
 def _note(label: str, flags: Sequence[bool], ids: Sequence[str], texts: Sequence[str], examples: int) -> Optional[str]:
@@ -34,11 +37,12 @@ def _note(label: str, flags: Sequence[bool], ids: Sequence[str], texts: Sequence
 
 
 def answer_health(predictions: Sequence[str], unparsed: Optional[Sequence[bool]] = None, examples: int = 3,
-                  ids: Optional[Sequence[object]] = None) -> tuple[dict[str, float], list[str]]:
+                  ids: Optional[Sequence[object]] = None) -> tuple[dict[str, Optional[float]], list[str]]:
     """(metrics, notes) for a run's answers.
 
     metrics: `empty_answers` = % of predictions empty (see `is_empty_answer`), and when
-    `unparsed` is given (e.g. from `yesno.is_unparsed`), `unparsed_answers` = % True.
+    `unparsed` is given (e.g. from `yesno.is_unparsed`), `unparsed_answers` = % True
+    (both None for no predictions).
     notes: one line per kind that occurred, naming up to `examples` answers by id
     (`ids`, else their position).
     """

@@ -9,7 +9,7 @@ keeps per-sample scores so that the harness can pair two runs sample by sample.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Optional
 
 from ..errors import UsageError
 
@@ -36,8 +36,13 @@ class Metric:
     def update(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, Optional[float]]:
+        """Aggregate numbers; a ratio with nothing in its denominator is None (never measured), not 0."""
         raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        """Why each undefined (None) number of `compute()` is undefined, one line each, for the results' notes."""
+        return []
 
     def per_sample(self) -> list[dict[str, float]]:
         """Per-sample scores in update order (keys named like the headline they average to)."""
@@ -46,6 +51,11 @@ class Metric:
     def config(self) -> dict:
         """The protocol choices of this metric (recorded with results)."""
         return {"metric": type(self).__name__}
+
+
+def ratio(numerator: float, denominator: float, scale: float = 100.0) -> Optional[float]:
+    """numerator / denominator x scale; None for an empty denominator: 0/0 was never measured, so it is not 0."""
+    return scale * numerator / denominator if denominator else None
 
 
 def check_same_length(**columns: Any) -> int:

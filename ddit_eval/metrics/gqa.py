@@ -26,6 +26,8 @@ carry the fields they need:
   questions (itself excluded) and averaged over those questions.  The official run asks
   for predictions on every question of `*_all_questions.json`; here only entailed
   questions inside the evaluated set count, and a question with none there is skipped;
+  when rows carry `entailed` but no question is left to average, it is None (0/0,
+  undefined; `notes()` says why), not 0;
 - `distribution`: eval.py's chi-square of the predicted vs gold answer counts per
   `groups.global` (group-size weighted mean of sum((o-e)^2/e), divided by 100);
   LOWER is better.  It needs nothing beyond the evaluated rows.
@@ -140,16 +142,15 @@ class GQAAccuracy(Metric):
         self.correct.extend(p == g for p, g in pairs)
         self.extras.extend(extras if extras is not None else [{}] * len(predictions))
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, Optional[float]]:
         if not self.correct:
             raise ValueError("GQAAccuracy.compute() called before any update()")
         out = {"accuracy": _mean100(self.correct)}
         out.update(self._type_scores())
         out.update(_grouped(self._column(_steps), self.correct, "accuracy_steps_"))
         out.update(_grouped(self._column(_words), self.correct, "accuracy_words_"))
-        consistency = self._consistency()
-        if consistency is not None:
-            out["consistency"] = consistency
+        if any("entailed" in e for e in self.extras):
+            out["consistency"] = self._consistency()
         distribution = chi_square([g for _, g in self.compared], [p for p, _ in self.compared],
                                   self._column(lambda e: (e.get("groups") or {}).get("global")))
         if distribution is not None:
@@ -181,6 +182,14 @@ class GQAAccuracy(Metric):
                 scores.append(sum(self.correct[j] for j in inside) / len(inside))
         return _mean100(scores) if scores else None
 
+    def notes(self) -> list[str]:
+        """Consistency over no question is undefined: say so beside the None."""
+        out = self.compute() if self.correct else {}
+        if "consistency" in out and out["consistency"] is None:
+            return ["consistency undefined: no correctly answered question has an entailed question "
+                    "among the evaluated ones"]
+        return []
+
     def per_sample(self) -> list[dict[str, float]]:
         return [{"accuracy": 100.0 * ok} for ok in self.correct]
 
@@ -193,7 +202,7 @@ class GQAAccuracy(Metric):
         """Which official extras the rows allowed (config is recorded with results)."""
         if not self.correct:
             return []
-        present = {k.split("_")[1] if k.startswith("accuracy_") else k for k in self.compute()}
+        present = {k.split("_")[1] if k.startswith("accuracy_") else k for k, v in self.compute().items() if v is not None}
         names = {"binary": "binary_open", "open": "binary_open", "structural": "structural_type", "semantic": "semantic_type",
                  "steps": "steps", "words": "words", "consistency": "consistency", "distribution": "distribution"}
         return sorted({v for k, v in names.items() if k in present})

@@ -21,9 +21,12 @@ There is no rule called `ddit`: that name used to label the `pope` rule.
 An "other" answer is wrong, and counts as a negative prediction: on a "yes" question
 it is a false negative (lmms-eval's POPE recall leaves it out of the denominator).
 POPE's yes-ratio counts the PREDICTIONS (the original definition; lmms-eval counts
-the ground truth); precision with no "yes" predicted is reported as 0 (POPE's script
-divides by zero there).  Numbers are percentages (0..100); MME category scores are
-acc + acc+ (0..200) and perception/cognition sum them over the official lists.
+the ground truth).  A ratio with an empty denominator is undefined (None, with a line
+in `notes()`), never 0: precision with no "yes" predicted (POPE's script divides by
+zero there), recall with no "yes" question, and F1 whenever either is undefined.
+Numbers are percentages (0..100); MME category scores are acc + acc+ (0..200) and
+perception/cognition sum them over the official lists (None when the data holds none
+of a list's categories: a sum of nothing was never measured).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Optional, Sequence
 
-from .base import Metric, check_same_length, choose
+from .base import Metric, check_same_length, choose, ratio
 from .vqa import clean_whitespace, normalize_answer
 
 PERCEPTION = ("existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark", "artwork", "OCR")
@@ -127,22 +130,35 @@ def _gold(answer: str) -> str:
     return gold
 
 
-def binary_scores(parsed: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
+def binary_scores(parsed: Sequence[str], gold: Sequence[str]) -> dict[str, Optional[float]]:
     """Accuracy, precision, recall, F1 with "yes" positive, and the predictions' yes-ratio (all in %).
 
-    A ratio with an empty denominator (no "yes" predicted, no "yes" question) is 0, not
-    an error: an all-"no" model is a real outcome that POPE's own script crashes on.
+    A ratio with an empty denominator (no "yes" predicted, no "yes" question) is None, not an
+    error and not 0: an all-"no" model is a real outcome that POPE's own script crashes on,
+    and its precision was never measured.  F1 is undefined when precision or recall is.
     """
     tp = sum(p == "yes" and g == "yes" for p, g in zip(parsed, gold))
     fp = sum(p == "yes" and g == "no" for p, g in zip(parsed, gold))
     fn = sum(p != "yes" and g == "yes" for p, g in zip(parsed, gold))
     correct = sum(p == g for p, g in zip(parsed, gold))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall = ratio(tp, tp + fp, 1.0), ratio(tp, tp + fn, 1.0)  # fractions first: the same bits as before
+    f1 = None if precision is None or recall is None else (
+        2 * precision * recall / (precision + recall) if precision + recall else 0.0)
     n = len(gold)
-    return {"accuracy": 100.0 * correct / n, "precision": 100.0 * precision, "recall": 100.0 * recall,
-            "f1": 100.0 * f1, "yes_ratio": 100.0 * sum(p == "yes" for p in parsed) / n}
+    return {"accuracy": ratio(correct, n), "precision": _percent(precision), "recall": _percent(recall),
+            "f1": _percent(f1), "yes_ratio": ratio(sum(p == "yes" for p in parsed), n)}
+
+
+def _percent(fraction: Optional[float]) -> Optional[float]:
+    return None if fraction is None else 100.0 * fraction
+
+
+def _undefined_binary(scores: dict[str, Optional[float]], prefix: str = "") -> list[str]:
+    """Why `binary_scores` left numbers undefined, one line per cause."""
+    if scores.get(f"{prefix}accuracy", 0) is None:
+        return [f"{prefix}scores undefined: no answers"]
+    causes = ((f"{prefix}precision", "no 'yes' answers"), (f"{prefix}recall", "no 'yes' questions"))
+    return [f"{name} undefined: {why} (F1 too)" for name, why in causes if name in scores and scores[name] is None]
 
 
 class PopeMetrics(Metric):
@@ -162,15 +178,26 @@ class PopeMetrics(Metric):
         self.gold.extend(_gold(a) for a in answers)
         self.splits.extend(splits if splits is not None else [None] * len(predictions))
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, Optional[float]]:
         if not self.gold:
             raise ValueError("PopeMetrics.compute() called before any update()")
         out = binary_scores(self.parsed, self.gold)
-        for split in sorted({s for s in self.splits if s is not None}):
+        for split in self._split_names():
             rows = [i for i, s in enumerate(self.splits) if s == split]
             scores = binary_scores([self.parsed[i] for i in rows], [self.gold[i] for i in rows])
             out.update({f"{split}_{k}": v for k, v in scores.items()})
         return out
+
+    def _split_names(self) -> list[str]:
+        return sorted({s for s in self.splits if s is not None})
+
+    def notes(self) -> list[str]:
+        """e.g. "precision undefined: no 'yes' answers (F1 too)", overall first, then per split."""
+        if not self.gold:
+            return []
+        out = self.compute()
+        return [line for prefix in ["", *(f"{s}_" for s in self._split_names())]
+                for line in _undefined_binary(out, prefix)]
 
     def per_sample(self) -> list[dict[str, float]]:
         return [{"accuracy": 100.0 * (p == g)} for p, g in zip(self.parsed, self.gold)]
@@ -184,7 +211,8 @@ class MMEScore(Metric):
 
     The default parse rule is MME's own `calculation.py` (`mme`).  `perception` and
     `cognition` sum the category scores over the official lists (categories absent
-    from the data add nothing; `categories_scored` says how many were there).
+    from the data add nothing; `categories_scored` says how many were there); with
+    none of a list's categories in the data the sum is None, not 0.
     """
 
 
@@ -202,7 +230,7 @@ class MMEScore(Metric):
         self.categories.extend(categories)
         self.images.extend(image_ids)
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, Optional[float]]:
         if not self.correct:
             raise ValueError("MMEScore.compute() called before any update()")
         by_image: dict[tuple[str, str], list[bool]] = defaultdict(list)
@@ -216,9 +244,17 @@ class MMEScore(Metric):
             out.update({f"{cat}_acc": acc, f"{cat}_acc_plus": acc_plus, f"{cat}_score": acc + acc_plus})
         for group, names in (("perception", PERCEPTION), ("cognition", COGNITION)):
             present = [c for c in names if f"{c}_score" in out]
-            out[group] = sum(out[f"{c}_score"] for c in present)
+            out[group] = sum(out[f"{c}_score"] for c in present) if present else None
             out[f"{group}_categories_scored"] = float(len(present))
         return out
+
+    def notes(self) -> list[str]:
+        """A group sum over no category is undefined; say which and why."""
+        if not self.correct:
+            return []
+        out = self.compute()
+        return [f"{group} undefined: no {group} category scored" for group in ("perception", "cognition")
+                if out[group] is None]
 
     def per_sample(self) -> list[dict[str, float]]:
         return [{"accuracy": 100.0 * ok} for ok in self.correct]

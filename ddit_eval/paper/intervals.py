@@ -13,6 +13,7 @@ import numpy as np
 
 from ..compare import (CLUSTER_BOOTSTRAP_SAMPLES, cluster_bootstrap_diffs, groups_of, paired_bootstrap_ci,
                        resampled_records)
+from ..results import is_number
 
 ALPHA = 0.05
 Interval = tuple[float, float]
@@ -41,7 +42,7 @@ def metric_intervals(records: Sequence[dict], metrics: Sequence[str], task=None,
         draws = [task.aggregate(resampled_records(groups, [names[i] for i in rng.integers(0, len(names), len(names))]))
                  for _ in range(CLUSTER_BOOTSTRAP_SAMPLES)]
         for metric in headline:
-            values = np.array([d.get(metric, np.nan) for d in draws], dtype=float)
+            values = np.array([d.get(metric, np.nan) for d in draws], dtype=float)  # None (undefined) -> NaN
             if not np.isnan(values).any():
                 out[metric] = (float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2)))
     return out
@@ -65,8 +66,11 @@ def paired_difference(first: tuple, second: tuple, metric: str, alpha: float = A
     groups_a, groups_b = groups_of(task_a, [a[i] for i in ids]), groups_of(task_b, [b[i] for i in ids])
     shared = sorted(set(groups_a) & set(groups_b))
     base, cand = task_a.aggregate([r for g in shared for r in groups_a[g]]), task_b.aggregate([r for g in shared for r in groups_b[g]])
-    if not shared or base is None or cand is None or metric not in base:
-        return None
+    if not shared or base is None or cand is None or not (is_number(base.get(metric)) and is_number(cand.get(metric))):
+        return None  # not recomputable, or undefined (None) in either cell
     diffs = cluster_bootstrap_diffs(task_a, task_b, groups_a, groups_b, shared, metric)
+    diffs = diffs[~np.isnan(diffs)]  # resamples where the metric is undefined measured nothing
+    if len(diffs) == 0:
+        return None
     return {"diff": float(cand[metric] - base[metric]), "ci": [float(np.quantile(diffs, alpha / 2)),
             float(np.quantile(diffs, 1 - alpha / 2))], "n": len(shared), "method": "paired cluster bootstrap over groups"}

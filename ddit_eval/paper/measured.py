@@ -1,7 +1,8 @@
 """Measured rows for the paper's tables, read from run folders: value, n, 95% CI, protocol and caveats.
 
-A row with a caveat (--limit, part of the benchmark, failed samples, settings other than the task's
-defaults, another answerer than the paper's) says so and is not presented as a reproduction.
+A row with a caveat (--limit that left samples out, part of the benchmark, failed samples, settings other
+than the task's defaults, another answerer than the paper's, fewer categories than the paper's number) says
+so and is not presented as a reproduction.  An undefined metric (None, e.g. 0/0) is a value of None: "n/a".
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Optional
 
 from ..compare import NOT_PROTOCOL, scored_records, task_from_results
-from ..results import load_results
+from ..results import is_number, limit_cut, load_results
 from .intervals import metric_intervals
-from .numbers import MEASURED_BY, PaperTable, full_set_size, paper_answerer
+from .numbers import MEASURED_BY, PaperTable, full_set_size, not_comparable, paper_answerer
 
 # Settings that say where data or weights are, which parts run or how fast, not how the benchmark is run
 # (a feature probe's answerer has its own caveat).
@@ -30,7 +31,7 @@ DIRECT, DIRECT_METRIC = "ddit_direct", "ddit_direct_vqa_accuracy"  # the probe's
 
 @dataclass(frozen=True)
 class Measured:
-    value: float
+    value: Optional[float]  # None: the run's metric is undefined (e.g. 0/0)
     n: int
     ci: Optional[tuple[float, float]]
 
@@ -42,6 +43,7 @@ class MeasuredRow:
     values: dict[str, Measured]
     protocol: str
     caveats: list[str] = field(default_factory=list)
+    not_comparable: dict[str, str] = field(default_factory=dict)  # column -> why it is not on the paper's scale
 
 
 @dataclass
@@ -82,7 +84,7 @@ def task_caveats(run: Run, task: str, summary: dict, settings: dict, inner: Opti
     benchmark = inner or task
     out = []
     limit = run.results.get("config", {}).get("limit")
-    if limit is not None:
+    if limit_cut(summary, limit):  # a limit above the task's size left nothing out
         out.append(f"--limit {limit}")
     full = full_set_size(benchmark)
     if full is not None and summary.get("n", 0) < full:
@@ -99,17 +101,20 @@ def task_caveats(run: Run, task: str, summary: dict, settings: dict, inner: Opti
 
 
 def measure(run: Run, task: str, metrics: list[str]) -> dict[str, Measured]:
-    """The recorded values of `metrics` with n and a 95% bootstrap interval from the scored samples."""
+    """The recorded values of `metrics` with n and a 95% bootstrap interval from the scored samples;
+    a metric the run recorded as undefined (None) is measured as None, without an interval."""
     summary = run.results["tasks"].get(task) or {}
-    present = [m for m in metrics if isinstance(summary.get("metrics", {}).get(m), (int, float))]
+    recorded = summary.get("metrics", {})
+    present = [m for m in metrics if is_number(recorded.get(m))]
+    undefined = {m: Measured(None, int(summary.get("n", 0)), None) for m in metrics if m in recorded and recorded[m] is None}
     if not present:
-        return {}
+        return undefined
     try:
         task_obj = task_from_results(task, run.results)
     except Exception:  # noqa: BLE001 - unregistered (an ablation cell): per-sample metrics still get intervals
         task_obj = None
     intervals = metric_intervals(scored_records(run.path, task), present, task_obj)
-    return {m: Measured(float(summary["metrics"][m]), int(summary.get("n", 0)), intervals.get(m)) for m in present}
+    return {**undefined, **{m: Measured(float(recorded[m]), int(summary.get("n", 0)), intervals.get(m)) for m in present}}
 
 
 def _protocol(config: dict) -> str:
@@ -121,18 +126,25 @@ def benchmark_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
     sources = {c: s for c, s in MEASURED_BY[table.key].items() if s[0] in run.results["tasks"]}
     if not sources:
         return []
-    values, caveats, protocols = {}, [], {}
+    values, caveats, protocols, scales = {}, [], {}, {}
     for task in dict.fromkeys(t for t, _ in sources.values()):
         found = measure(run, task, [m for t, m in sources.values() if t == task])
         values.update({c: found[m] for c, (t, m) in sources.items() if t == task and m in found})
         config = run.task_config(task)
         caveats += task_caveats(run, task, run.results["tasks"][task], config.get("settings") or {})
         protocols[task] = _protocol(config)
+        recorded = run.results["tasks"][task].get("metrics", {})
+        for column, (t, metric) in sources.items():
+            defined = t == task and metric in found and found[metric].value is not None
+            why = not_comparable(task, metric, recorded) if defined else None
+            if why:
+                scales[column] = why
+    caveats += [f"{sources[c][0]}: {sources[c][1]} {why}" for c, why in scales.items()]
     reference = table.ours
     if table.key == "understanding" and "256" in str(run.results.get("config", {}).get("model", "")):
         reference = "D-DiT (256x256)"
     protocol = "; ".join(f"{t}: {p}" for t, p in protocols.items())
-    return [MeasuredRow(f"measured: {run.name}", reference, values, protocol, caveats)] if values else []
+    return [MeasuredRow(f"measured: {run.name}", reference, values, protocol, caveats, scales)] if values else []
 
 
 def steps_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
@@ -143,8 +155,8 @@ def steps_rows(table: PaperTable, run: Run) -> list[MeasuredRow]:
         values, caveats = {}, []
         for cell in part["cells"]:
             column = f"T={cell['steps']}"
-            if column in table.columns and cell.get("value") is not None:
-                values[column] = Measured(cell["value"], cell["n"], tuple(cell["ci"]) if cell.get("ci") else None)
+            if column in table.columns:  # a value of None (undefined) reads "n/a"
+                values[column] = Measured(cell.get("value"), cell["n"], tuple(cell["ci"]) if cell.get("ci") else None)
             inner = run.task_config(cell["cell"]).get("task") or {}
             caveats += task_caveats(run, cell["cell"], run.results["tasks"].get(cell["cell"], {}),
                                     inner.get("settings") or {}, inner=task, ignore=frozenset({"steps"}))

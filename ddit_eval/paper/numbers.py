@@ -26,6 +26,29 @@ MEASURED_BY: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+def _paper_scopes() -> dict[tuple[str, str], tuple[str, tuple[str, ...]]]:
+    """(task, metric) -> (what its parts are, the metrics of every part): a number the paper reports over a set of
+    categories (MME perception sums 10, GenEval overall averages 6 tags, POPE pools 3 splits) is on the paper's
+    scale only when the run measured every part."""
+    from ..metrics.geneval import TAGS
+    from ..metrics.yesno import PERCEPTION
+
+    return {("mme", "perception"): ("perception categories", tuple(f"{c}_score" for c in PERCEPTION)),
+            ("geneval", "overall"): ("GenEval tags", TAGS),
+            ("pope", "accuracy"): ("POPE splits", tuple(f"{s}_accuracy" for s in ("adversarial", "popular", "random")))}
+
+
+def not_comparable(task: str, metric: str, metrics: dict) -> Optional[str]:
+    """Why a measured value is not on the scale of the paper's number (None when it is): measured over fewer
+    categories than the paper's, e.g. "measured over 4 of 10 perception categories"."""
+    scope = _paper_scopes().get((task, metric))
+    if scope is None:
+        return None
+    what, parts = scope
+    measured = sum(metrics.get(part) is not None for part in parts)
+    return None if measured == len(parts) else f"measured over {measured} of {len(parts)} {what}"
+
+
 @dataclass(frozen=True)
 class PaperTable:
     """One table of the paper: descriptive key columns, numeric columns, and its rows as reported."""

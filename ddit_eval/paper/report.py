@@ -1,9 +1,11 @@
 """`report --paper`: each of the paper's tables with measured rows below the reported ones.
 
 Per table, STEM-<table>.md / .tex show the paper's layout (reported rows exactly as printed and marked
-"reported"; a measured row's cells read "value [95% CI] n=N"; a "measured - reported" row for the model
-that was run), STEM-<table>.csv holds one line per number (value, CI, n, protocol, caveats) so nothing is
-lost to formatting, and STEM-<table>.png compares measured with reported per column.  STEM.md has them all.
+"reported"; a measured row's cells read "value [95% CI] n=N", or "n/a" for an undefined metric; a
+"measured - reported" row for the model that was run, where a column measured over other categories than
+the paper's number reads "not comparable": numbers on different scales are never subtracted),
+STEM-<table>.csv holds one line per number (value, CI, n, protocol, caveats) so nothing is lost to
+formatting, and STEM-<table>.png compares measured with reported per column.  STEM.md has them all.
 """
 
 from __future__ import annotations
@@ -20,13 +22,31 @@ from .numbers import PaperTable, paper_table, table_keys
 
 REPORTED, MEASURED, DELTA = "reported", "measured", "measured - reported"
 NOT_REPRODUCTION = "measured, not a reproduction"
+UNDEFINED, NOT_COMPARABLE = "n/a", "not comparable"
 
 
 def _measured_text(table: PaperTable, m: Optional[Measured]) -> str:
     if m is None:
         return "-"
+    if m.value is None:
+        return f"{UNDEFINED} n={m.n}"
     ci = f" [{table.fmt(m.ci[0])}, {table.fmt(m.ci[1])}]" if m.ci else " [no CI]"
     return f"{table.fmt(m.value)}{ci} n={m.n}"
+
+
+def _delta_value(table: PaperTable, row: MeasuredRow, column: str) -> Optional[object]:
+    """measured - reported, or why there is none: "not comparable" (other categories than the paper's number),
+    "n/a" (the measured metric is undefined); None when the column lacks a measured or a reported number."""
+    reported, measured = _reported(table, row).get(column), row.values.get(column)
+    if reported is None or measured is None:
+        return None
+    if column in row.not_comparable:
+        return NOT_COMPARABLE
+    return UNDEFINED if measured.value is None else measured.value - reported
+
+
+def _delta_text(table: PaperTable, value: Optional[object]) -> str:
+    return "-" if value is None else value if isinstance(value, str) else f"{value:+.{table.decimals}f}"
 
 
 def _line(table: PaperTable, label: str, cells: dict, source: str, note: str = "", keys: Optional[dict] = None) -> dict:
@@ -48,25 +68,31 @@ def build(table: PaperTable, rows: list[MeasuredRow]) -> tuple[pd.DataFrame, pd.
         note = "; ".join([f"protocol {row.protocol}", *row.caveats])
         shown.append(_line(table, row.label, {c: _measured_text(table, row.values.get(c)) for c in table.columns},
                            source, note))
-        numbers += [{"row": row.label, "source": source, "column": c, "value": m.value, "ci_low": m.ci and m.ci[0],
-                     "ci_high": m.ci and m.ci[1], "n": m.n, "protocol": row.protocol, "note": "; ".join(row.caveats)}
-                    for c, m in row.values.items()]
-        deltas = _deltas(table, row)
+        numbers += [{"row": row.label, "source": source, "column": c, "value": UNDEFINED if m.value is None else m.value,
+                     "ci_low": m.ci and m.ci[0], "ci_high": m.ci and m.ci[1], "n": m.n, "protocol": row.protocol,
+                     "note": "; ".join(row.caveats)} for c, m in row.values.items()]
+        deltas = {c: d for c in table.columns if (d := _delta_value(table, row, c)) is not None}
         if deltas:
             label = f"{row.label.replace(MEASURED, DELTA, 1)} vs {row.reference}"
-            shown.append(_line(table, label, {c: f"{deltas[c]:+.{table.decimals}f}" if c in deltas else "-"
-                                              for c in table.columns}, DELTA, "; ".join(row.caveats)))
-            numbers += [{"row": label, "source": DELTA, "column": c, "value": d,
-                         "protocol": row.protocol, "note": "; ".join(row.caveats)} for c, d in deltas.items()]
+            shown.append(_line(table, label, {c: _delta_text(table, deltas.get(c)) for c in table.columns},
+                               DELTA, "; ".join(row.caveats)))
+            numbers += [{"row": label, "source": DELTA, "column": c, "value": d, "protocol": row.protocol,
+                         "note": "; ".join(row.caveats)} for c, d in deltas.items() if d != NOT_COMPARABLE]
     columns = ["row", "source", "column", "value", "ci_low", "ci_high", "n", "protocol", "note"]
     return pd.DataFrame(shown), pd.DataFrame(numbers, columns=columns).assign(table=table.key)
 
 
-def _deltas(table: PaperTable, row: MeasuredRow) -> dict[str, float]:
+def _reported(table: PaperTable, row: MeasuredRow) -> dict[str, float]:
+    """The reported numbers of the row this one measures again (none without a reference)."""
     if row.reference is None:
         return {}
-    reported = table.reported(row.reference)
-    return {c: m.value - reported[c] for c, m in row.values.items() if reported.get(c) is not None}
+    return {c: v for c, v in table.reported(row.reference).items() if v is not None}
+
+
+def _deltas(table: PaperTable, row: MeasuredRow) -> dict[str, float]:
+    """measured - reported, only where both are numbers on the same scale (same categories as the paper's)."""
+    values = {c: _delta_value(table, row, c) for c in table.columns}
+    return {c: v for c, v in values.items() if v is not None and not isinstance(v, str)}
 
 
 def figure(table: PaperTable, rows: list[MeasuredRow], path: Path) -> Optional[Path]:

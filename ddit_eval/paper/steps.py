@@ -73,13 +73,18 @@ def _fmt(value, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}g}"
 
 
+def _value(value) -> str:
+    """A measured cell: "n/a" when the metric is undefined (None), never a number that was not measured."""
+    return "n/a" if value is None else _fmt(value)
+
+
 def by_steps(tasks: dict, text: bool = False) -> pd.DataFrame:
     """Rows: each task's measured metric and, where the task is the paper's, the paper's row; columns: T.
     `text`: cells as shown (the paper's values with the paper's decimals)."""
     paper_fmt = paper_table("steps-ablation").fmt
     rows = {}
     for task, part in tasks.items():
-        rows[f"{task} {part['metric']} (measured)"] = {f"T={c['steps']}": _fmt(c["value"]) if text else c["value"]
+        rows[f"{task} {part['metric']} (measured)"] = {f"T={c['steps']}": _value(c["value"]) if text else c["value"]
                                                        for c in part["cells"]}
         if part["paper_row"]:
             rows[f"{part['paper_row']} (paper, reported)"] = {f"T={c['steps']}": paper_fmt(c["paper"]) if text else c["paper"]
@@ -104,7 +109,7 @@ def per_cell(tasks: dict) -> pd.DataFrame:
 def _markdown_cells(frame: pd.DataFrame) -> str:
     shown = pd.DataFrame({
         "task": frame["task"], "T": frame["steps"], "value [95% CI]": [
-            f"{_fmt(v)} [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None else _fmt(v)
+            f"{_fmt(v)} [{_fmt(lo)}, {_fmt(hi)}]" if lo is not None else _value(v)
             for v, lo, hi in zip(frame["value"], frame["ci_low"], frame["ci_high"])],
         "paper": frame["paper"].map(_fmt), "n": frame["n"], "s/sample": frame["seconds_per_sample"].map(_fmt),
         "network calls/sample": frame["network_calls_per_sample"].map(_fmt), "bound T+1": frame["network_calls_bound"],

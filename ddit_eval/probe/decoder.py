@@ -8,12 +8,12 @@ train with one learning rate.  Captions are decoded greedily.
 
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import torch
 from torch import nn
 
+from ddit_eval.environment import offline as offline_mode
 from ddit_eval.errors import UsageError
 
 
@@ -24,7 +24,7 @@ def load_gpt2(weights: str):
     try:
         return GPT2LMHeadModel.from_pretrained(weights), AutoTokenizer.from_pretrained(weights)
     except (OSError, ValueError) as exc:
-        offline = " (offline: download it once, or pass a local folder)" if os.environ.get("HF_HUB_OFFLINE") else ""
+        offline = " (offline: download it once, or pass a local folder)" if offline_mode() else ""
         raise UsageError(f"feature-probe: cannot load decoder_weights {weights!r}{offline}: {str(exc).strip().splitlines()[0]}") from None
 
 

@@ -13,7 +13,6 @@ settings and the device.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import torch
 from PIL import Image
 
+from ddit_eval.environment import offline as offline_mode
 from ddit_eval.errors import UsageError
 from ddit_eval.registry import Registry
 
@@ -123,7 +123,7 @@ class ClipEncoder(ImageEncoder):
             model = CLIPModel.from_pretrained(weights)
             self.processor = CLIPImageProcessor.from_pretrained(weights)
         except (OSError, ValueError) as exc:
-            offline = " (offline: download it once, or pass a local folder)" if os.environ.get("HF_HUB_OFFLINE") else ""
+            offline = " (offline: download it once, or pass a local folder)" if offline_mode() else ""
             raise UsageError(f"feature-probe: cannot load clip_weights {weights!r}{offline}: {str(exc).strip().splitlines()[0]}") from None
         # the vision tower and its projection only; the text tower is not needed
         self.vision, self.projection = model.vision_model.to(device).eval(), model.visual_projection.to(device).eval()

@@ -16,3 +16,20 @@ def run_subprocess(*argv, **kwargs):
 def samples(run_dir, task):
     path = Path(run_dir) / "samples" / f"{task}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, ...), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out

@@ -118,8 +118,10 @@ def test_compare_unreadable_run_files(cli, tmp_path):
     (tmp_path / "b/results.json").write_text("{not json")
     line = _one_line_error(*cli("compare", tmp_path / "a", tmp_path / "b")[::2])
     assert "results.json" in line
-    line = _one_line_error(*cli("report", tmp_path / "a", tmp_path / "b")[::2])
-    assert "results.json" in line
+    # report skips a run whose results.json is corrupt with a warning, as it skips one that has none (issue 20)
+    code, _, err = cli("report", tmp_path / "a", tmp_path / "b", "--output", tmp_path / "cmp")
+    assert code == 0 and err.startswith("warning: skipping") and "results.json" in err and err.count("\n") == 1
+    assert "| a " in (tmp_path / "cmp.md").read_text()
 
 
 def test_corrupt_run_record_in_output_dir(cli, tmp_path):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness_helpers import descendants
 
 from ddit_eval.distributed import World
 from ddit_eval.models import load_model
@@ -27,22 +28,6 @@ def _torchrun(n: int, *args: str, **kwargs):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}",
            "-m", "ddit_eval", "run", *args]
     return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def _single(*args: str):
@@ -128,11 +113,12 @@ def test_a_failing_rank_says_which_rank_and_what_it_had_finished(tmp_path, monke
 
 @pytest.mark.slow
 def test_two_processes_give_the_one_process_results_on_the_tiny_model(tmp_path):
-    args = ["--tasks", "shapes-vqa,shapes-geneval", "--limit", "6", "--batch-size", "2", "--loader-workers", "0"]
-    proc = _torchrun(2, *args, "--output-dir", str(tmp_path / "two"))
+    """Also at other batch sizes (3 per rank, 8 in one process): every network call runs at one shape."""
+    args = ["--tasks", "shapes-vqa,shapes-geneval", "--limit", "6", "--loader-workers", "0"]
+    proc = _torchrun(2, *args, "--batch-size", "3", "--output-dir", str(tmp_path / "two"))
     out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
-    single = _single(*args, "--output-dir", str(tmp_path / "one"))
+    single = _single(*args, "--batch-size", "8", "--output-dir", str(tmp_path / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
     one, two = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("one", "two"))
     for task in ("shapes-vqa", "shapes-geneval"):
@@ -157,7 +143,7 @@ def test_kill_9_of_the_group_resumes_at_another_world_size(tmp_path):
         if logged >= 40:
             break
         time.sleep(0.2)
-    for pid in [proc.pid, *_descendants(proc.pid)]:  # the launcher and its workers (their own sessions), at once
+    for pid in [proc.pid, *descendants(proc.pid)]:  # the launcher and its workers (their own sessions), at once
         os.kill(pid, signal.SIGKILL)
     proc.communicate()
     assert 40 <= logged < 240, "the run must be killed part-way"

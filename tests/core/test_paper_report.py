@@ -201,3 +201,59 @@ def test_only_gpt_4_itself_counts_as_the_papers_answerer(model, papers):
     from ddit_eval.paper.measured import _is_papers_answerer
 
     assert _is_papers_answerer({"answerer": {"kind": "endpoint", "model": model}}) is papers
+
+
+# ----------------------------------------------------------------------------- numbers that must not mislead
+
+
+def _mme_run(folder: Path, categories: list[str], limit=None) -> Path:
+    """An MME run as the task records one (by hand, no samples): each category scored 150 of 200, 8 questions each."""
+    from ddit_eval.metrics.yesno import PERCEPTION
+
+    scored = [c for c in PERCEPTION if c in categories]
+    metrics = {**{f"{c}_score": 150.0 for c in categories}, "perception": 150.0 * len(scored) if scored else None,
+               "perception_categories_scored": float(len(scored))}
+    notes = [] if scored else ["perception undefined: no perception category scored"]
+    folder.mkdir(parents=True)
+    results = {"tasks": {"mme": {"metrics": metrics, "primary": "perception", "n": 8 * len(categories), "errors": 0,
+                                 "notes": notes}},
+               "config": {"model": "JleeOfficial/dual_diff_sd3_512_sft", "limit": limit, "tasks": {"mme": {}}}}
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def test_a_number_over_other_categories_is_never_subtracted_from_the_papers(tmp_path):
+    """4 of 10 perception categories sum to 600 (max 800): beside the paper's 1124.7 (max 2000) it is
+    "not comparable", with the reason, never "-524.7"; a limit above the data's size is no caveat."""
+    run = _mme_run(tmp_path / "four", ["existence", "count", "position", "color"], limit=1000)
+    write_paper_report([str(run)], tmp_path / "paper")
+    shown = _shown({"out": tmp_path / "paper"}, "understanding")
+    measured, delta = _row(shown, "model", "measured: four"), _row(shown, "model", "measured - reported: four")
+    assert measured["MME"] == "600.0 [no CI] n=32" and delta["MME"] == "not comparable"
+    assert "mme: perception measured over 4 of 10 perception categories" in delta["note"]
+    assert "--limit" not in measured["note"] and "mme: 32 of 2374 samples" in measured["note"]
+    numbers = pd.read_csv(tmp_path / "paper-understanding.csv")
+    assert list(numbers[numbers["source"] == "measured - reported"]["column"]) == []  # no difference is written
+    assert not (tmp_path / "paper-understanding.png").exists()  # nothing comparable to plot
+
+
+def test_an_undefined_measured_number_reads_na(tmp_path):
+    run = _mme_run(tmp_path / "cognition", ["code_reasoning"])
+    write_paper_report([str(run)], tmp_path / "paper")
+    shown = _shown({"out": tmp_path / "paper"}, "understanding")
+    assert _row(shown, "model", "measured: cognition")["MME"] == "n/a n=8"
+    assert _row(shown, "model", "measured - reported: cognition")["MME"] == "n/a"
+    lines = (tmp_path / "paper-understanding.csv").read_text().splitlines()
+    assert sum(",MME,n/a," in line for line in lines) == 2  # the measured line and its difference
+    assert pd.read_csv(tmp_path / "paper-understanding.csv")["value"].dtype == float  # pandas reads n/a as NaN
+
+
+def test_not_comparable_is_decided_by_the_categories_measured():
+    from ddit_eval.metrics.geneval import TAGS
+    from ddit_eval.paper.numbers import not_comparable
+
+    assert not_comparable("mme", "perception", {"existence_score": 200.0}) == "measured over 1 of 10 perception categories"
+    assert not_comparable("geneval", "overall", {t: 0.5 for t in TAGS}) is None
+    assert not_comparable("geneval", "overall", {"colors": 0.5}) == "measured over 1 of 6 GenEval tags"
+    assert not_comparable("pope", "accuracy", {"random_accuracy": 80.0}) == "measured over 1 of 3 POPE splits"
+    assert not_comparable("vqav2", "accuracy", {}) is None  # a mean over questions: any subset is on its scale

@@ -122,3 +122,95 @@ def test_score_and_run_write_the_same_summary_fields(cli, tmp_path):
     assert set(scored) == set(ran) and set(scored["timing"]) >= {"compute_s", "model_s", "score_s"}
     assert scored["metrics"] == ran["metrics"] and scored["n"] == ran["n"] == 11
     assert scored["errors"] == ran["errors"] == 1 and scored["error_examples"][0]["id"] == "c0003"
+
+
+# ----------------------------------------------------------------------------- undefined numbers, limits, bad folders
+
+
+def _hand_run(folder: Path, metrics: dict, notes=(), scores=None, limit=None, primary="accuracy") -> Path:
+    """A toy-colors run folder written by hand: results.json and, with `scores`, scored samples."""
+    scores = scores if scores is not None else [100.0, 0.0, 100.0, 100.0]
+    (folder / "samples").mkdir(parents=True)
+    (folder / "samples/toy-colors.jsonl").write_text("".join(
+        json.dumps({"id": f"c{i:04d}", "prediction": "red", "answer": "red", "scores": {"accuracy": s}}) + "\n"
+        for i, s in enumerate(scores)))
+    results = {"tasks": {"toy-colors": {"metrics": metrics, "primary": primary, "higher_is_better": True,
+                                        "lower_is_better": [], "n": len(scores), "errors": 0, "error_examples": [],
+                                        "notes": list(notes)}},
+               "config": {"model": "double:pixel", "seed": 0, "limit": limit, "tasks": {}}}
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def test_an_undefined_metric_reads_na_in_every_table_and_gets_no_bar(cli, tmp_path):
+    """precision None (0/0) is "n/a" in report.md, the comparison's Markdown, CSV and LaTeX; never "None" or 0."""
+    from ddit_eval import reports
+    from ddit_eval.results import load_results
+
+    why = "precision undefined: no 'yes' answers (F1 too)"
+    run = _hand_run(tmp_path / "a", {"accuracy": 75.0, "precision": None}, [why])
+    other = _hand_run(tmp_path / "b", {"accuracy": 50.0, "precision": 40.0})
+    text = reports.run_report(load_results(run), {})
+    assert "| toy-colors | precision | n/a | 4 | 0 |" in text and "| None |" not in text and f"- toy-colors: {why}" in text
+    code, out, _ = cli("report", run, other, "--output", tmp_path / "cmp")
+    assert code == 0
+    row = [c.strip() for c in next(l for l in out.splitlines() if l.startswith("| a ")).split("|")]
+    assert row[2:4] == ["75", "n/a"]
+    assert (tmp_path / "cmp.csv").read_text().splitlines()[1] == "a,75.0,n/a"
+    assert "n/a" in (tmp_path / "cmp.tex").read_text() and (tmp_path / "cmp-toy-colors.png").is_file()
+    none = _hand_run(tmp_path / "c", {"accuracy": None})
+    written = reports.write_comparison(reports.comparison_table([str(none)]), tmp_path / "none")
+    assert [p.suffix for p in written] == [".md", ".csv", ".tex"]  # nothing measured: no plot, no crash
+
+
+def test_a_corrupt_results_json_is_skipped_like_a_missing_one(cli, tmp_path):
+    good = _hand_run(tmp_path / "good", {"accuracy": 75.0})
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt/results.json").write_text('{"tasks": {')
+    (tmp_path / "empty").mkdir()
+    code, out, err = cli("report", good, tmp_path / "corrupt", tmp_path / "empty", "--output", tmp_path / "cmp")
+    assert code == 0 and "| good " in out
+    warnings = [l for l in err.splitlines() if l.startswith("warning: skipping")]
+    assert len(warnings) == 2 and str(tmp_path / "corrupt/results.json") in warnings[0]
+    assert "cannot read" in warnings[0] and "no results.json" in warnings[1]
+    code, _, err = cli("report", "--paper", good, tmp_path / "corrupt", "--output", tmp_path / "paper")
+    assert code == 0 and "warning: skipping" in err
+
+
+def test_a_limit_above_the_data_size_is_not_a_partial_run(cli, tmp_path):
+    """--limit 1000 on 24 samples scores all 24: said so, no "first samples only" flag, and the gate matches it
+    with a run without --limit."""
+    toy = ["run", "--tasks", "toy-colors", "--model", "double:pixel", "--set", "num_samples=24"]
+    assert cli(*toy, "--limit", 1000, "--output-dir", tmp_path / "big")[0] == 0
+    assert cli(*toy, "--output-dir", tmp_path / "all")[0] == 0
+    assert cli(*toy, "--limit", 10, "--output-dir", tmp_path / "cut")[0] == 0
+    notes = json.loads((tmp_path / "big/results.json").read_text())["tasks"]["toy-colors"]["notes"]
+    assert notes == ["--limit 1000 exceeds the 24 samples: all 24 scored"]
+    cut = json.loads((tmp_path / "cut/results.json").read_text())["tasks"]["toy-colors"]["notes"]
+    assert cut == ["scored the first 10 samples only (--limit 10)"]
+    code, out, _ = cli("report", tmp_path / "big", tmp_path / "cut", "--output", tmp_path / "cmp")
+    rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[2:-1]] for l in out.splitlines() if l.startswith("| ")}
+    assert rows["big"][-4:] == ["24", "1000", "0", ""] and rows["cut"][-1] == "--limit 10: first samples only"
+    code, out, err = cli("compare", tmp_path / "all", tmp_path / "big")
+    assert code == 0 and "limit differs" not in err + out
+
+
+def test_detectable_drop_of_two_constant_runs_is_not_zero(cli, tmp_path):
+    """Both runs answer all 16 right: the standard error is 0, which detects nothing; the table says n/a, why."""
+    toy = ["run", "--tasks", "toy-colors", "--model", "double:pixel", "--set", "num_samples=16"]
+    assert cli(*toy, "--output-dir", tmp_path / "a")[0] == 0
+    assert cli(*toy, "--output-dir", tmp_path / "b")[0] == 0
+    code, out, _ = cli("compare", tmp_path / "a", tmp_path / "b")
+    row = [c.strip() for c in next(l for l in out.splitlines() if l.startswith("| toy-colors | accuracy")).split("|")]
+    assert code == 0 and row[3:6] == ["16", "100", "100"]
+    assert row[8] == "n/a (no variance: both runs constant)"
+
+
+def test_a_metric_undefined_in_one_run_is_not_gated_and_the_gate_says_so(cli, tmp_path):
+    """The headline `recall` is None in the candidate: no row, a note with the run's reason; accuracy is still gated."""
+    why = "recall undefined: no 'yes' questions (F1 too)"
+    base = _hand_run(tmp_path / "base", {"accuracy": 75.0, "recall": 50.0}, primary="recall")
+    cand = _hand_run(tmp_path / "cand", {"accuracy": 75.0, "recall": None}, [why], primary="recall")
+    code, out, _ = cli("compare", base, cand)
+    assert code == 0 and "| toy-colors | accuracy | 4 |" in out and "| toy-colors | recall |" not in out
+    assert f"note: toy-colors.recall: not gated: undefined in the candidate run ({why})" in out

@@ -1,6 +1,7 @@
 """GenEval metadata: format checks, the pinned download (never the network here), the official folder layout."""
 
 import json
+import warnings
 
 import pytest
 from PIL import Image
@@ -120,15 +121,43 @@ def test_wrong_checksum_is_refused_in_one_line(tmp_path, monkeypatch, online):
         md.load_metadata(cache_dir=tmp_path)
 
 
-def test_unpinned_checksum_accepts_only_the_official_structure(tmp_path, monkeypatch, online):
+def test_the_official_checksum_is_pinned_and_a_lookalike_download_is_refused(tmp_path, online):
+    """The spec's sha256 of the file at af4902f; a file with the official 553-line structure but other bytes
+    (the test's own) used to be accepted with a warning: now it is refused in one line, and nothing is cached."""
+    serve, _ = online
+    assert md.METADATA_SHA256 == "5c48e0813e812e3c373fa5c8ed07a8f0a483be30272b4427b0559c8048e67c13"
+    data = official_like()
+    serve(data)
+    with pytest.raises(UsageError, match=f"has sha256 {md.sha256_hex(data)}, expected 5c48e0813e81") as err:
+        md.load_metadata(cache_dir=tmp_path)
+    assert "\n" not in str(err.value) and "refusing it" in str(err.value) and not list(tmp_path.iterdir())
+    # a caller that knows other bytes are right says so explicitly
+    assert len(md.load_metadata(cache_dir=tmp_path, expected_sha256=md.sha256_hex(data))) == 553
+    with pytest.raises(UsageError, match="expected 5c48e0813e81"):  # the cached copy is checked against the pin
+        md.load_metadata(cache_dir=tmp_path)
+
+
+def test_an_unset_pin_refuses_instead_of_accepting_any_structure(tmp_path, monkeypatch, online):
     serve, _ = online
     monkeypatch.setattr(md, "METADATA_SHA256", None)
-    serve(official_like({**md.EXPECTED_TAG_COUNTS, "colors": 93}))
-    with pytest.raises(UsageError, match="prompts per tag"):
-        md.load_metadata(cache_dir=tmp_path)
     serve(official_like())
-    with pytest.warns(UserWarning, match="sha256"):
-        assert len(md.load_metadata(cache_dir=tmp_path)) == 553
+    with pytest.raises(UsageError, match="no pinned sha256") as err:
+        md.load_metadata(cache_dir=tmp_path)
+    assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
+
+
+def test_a_local_lookalike_of_the_official_file_is_read_with_a_warning(tmp_path):
+    """--set geneval.metadata=PATH is the user's choice (results record its sha256 and call it custom);
+    one shaped like the official file but with other bytes says it is not the official one."""
+    path = tmp_path / "evaluation_metadata.jsonl"
+    path.write_bytes(official_like())
+    with pytest.warns(UserWarning, match="scored as a custom prompt set"):
+        assert len(md.load_metadata(str(path))) == 553
+    small = tmp_path / "meta.jsonl"
+    small.write_text(jsonl(LINES))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert md.load_metadata(str(small)) == LINES  # a small custom set: no warning
 
 
 def test_offline_without_cache_says_to_pass_the_file(tmp_path, monkeypatch):

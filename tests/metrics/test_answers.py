@@ -53,3 +53,9 @@ def test_mismatched_lengths_are_errors():
         answer_health(["a", "b"], [True])
     with pytest.raises(ValueError, match="ids"):
         answer_health(["a", "b"], ids=["x"])
+
+
+def test_no_answers_give_undefined_shares():
+    """0 of 0 answers empty is 0/0: undefined (None), not 0%."""
+    metrics, notes = answer_health([], [])
+    assert metrics == {"empty_answers": None, "unparsed_answers": None} and notes == []

@@ -146,3 +146,20 @@ def test_update_accumulates_and_reset_clears():
         m.compute()
     with pytest.raises(ValueError, match="different lengths"):
         m.update(["a", "b"], ["a"])
+
+
+def test_consistency_without_an_entailed_question_inside_is_undefined():
+    """q1 right but its entailed q9 was not evaluated; q2 wrong: nothing to average -> None with a note, not absent.
+
+    accuracy 1/2 = 50; rows without an `entailed` field leave consistency out (not computed).
+    """
+    m = GQAAccuracy()
+    m.update(["yes", "no"], ["yes", "yes"], [{"id": "1", "entailed": ["9"]}, {"id": "2", "entailed": ["1"]}])
+    out = m.compute()
+    assert out == {"accuracy": 50, "consistency": None}
+    assert m.notes() == ["consistency undefined: no correctly answered question has an entailed question "
+                         "among the evaluated ones"]
+    assert "consistency" not in m.config()["extras"]
+    m = GQAAccuracy()
+    m.update(["yes"], ["yes"], [{"id": "1"}])
+    assert "consistency" not in m.compute() and m.notes() == []

@@ -78,6 +78,8 @@ def test_pope_all_yes_predictions():
     assert out["accuracy"] == 50 and out["precision"] == 50 and out["recall"] == 100 and out["yes_ratio"] == 100
     assert out["f1"] == pytest.approx(200 / 3)
     assert out["random_accuracy"] == 100 and out["popular_accuracy"] == 0 and out["popular_precision"] == 0
+    # popular holds no "yes" question: its recall (and F1) is 0/0, undefined
+    assert out["popular_recall"] is None and out["popular_f1"] is None and out["random_precision"] == 100
     assert [s["accuracy"] for s in m.per_sample()] == [100] * 4 + [0] * 4
 
 
@@ -107,12 +109,12 @@ def test_lmms_eval_aliases_name_the_two_lmms_eval_parsers():
 
 
 def test_pope_all_no_and_unparsed_answers():
-    """All 'no': nothing predicted positive -> precision, recall, F1 0, yes-ratio 0, accuracy = share of 'no'."""
+    """All 'no': tp = fp = 0 -> precision 0/0 and F1 undefined (None); recall 0/2 = 0, yes-ratio 0, accuracy 4/6."""
     m = PopeMetrics()
     m.update(["No"] * 6, ["yes"] * 2 + ["no"] * 4, ["adversarial"] * 6)
     out = m.compute()
     assert (out["accuracy"], out["precision"], out["recall"], out["f1"], out["yes_ratio"]) == (
-        pytest.approx(400 / 6), 0, 0, 0, 0)
+        pytest.approx(400 / 6), None, 0, None, 0)
     assert out["adversarial_accuracy"] == out["accuracy"]
     # exact rule: "Yes." is 'other' -- wrong, not a 'yes' prediction: a false negative on a 'yes' question
     m = PopeMetrics(parse_rule="exact")
@@ -167,17 +169,55 @@ def test_mme_official_rule_on_two_categories():
     assert (out["existence_acc"], out["existence_acc_plus"], out["existence_score"]) == (75, 50, 125)
     assert (out["color_acc"], out["color_acc_plus"], out["color_score"]) == (50, 50, 100)
     assert out["perception"] == 225 and out["perception_categories_scored"] == 2 and out["accuracy"] == 62.5
-    assert out["cognition"] == 0 and out["cognition_categories_scored"] == 0
+    assert out["cognition"] is None and out["cognition_categories_scored"] == 0
     # lmms-eval's MME parser reads "y" as yes -> existence img2 fully right: acc 100, acc+ 100
     m = MMEScore(parse_rule="lmms_eval_mme")
     m.update(["Yes", "noted", "yes.", "n"], ["Yes", "No", "Yes", "No"], ["existence"] * 4, ["e1", "e1", "e2", "e2"])
     assert m.compute()["existence_score"] == 200
 
 
-def test_pope_precision_is_zero_when_no_yes_is_predicted():
-    """Under POPE's rule, "No." and "not sure" are "no": tp = fp = 0 -> precision 0 (not a ZeroDivisionError)."""
+def test_pope_precision_and_f1_are_undefined_when_no_yes_is_predicted():
+    """Under POPE's rule, "No." and "not sure" are "no": tp = fp = 0 -> precision 0/0 is undefined, not 0.
+
+    recall = tp / (tp + fn) = 0/1 = 0 is measured; F1 needs precision, so it is undefined too.
+    """
     m = PopeMetrics()
-    m.update(["No.", "not sure", "no"], ["yes", "no", "no"])
+    m.update(["No.", "not sure", "no"], ["yes", "no", "no"], ["random"] * 3)
     out = m.compute()
-    assert out["precision"] == 0 and out["recall"] == 0 and out["f1"] == 0 and out["yes_ratio"] == 0
-    assert out["accuracy"] == pytest.approx(200 / 3)
+    assert out["precision"] is None and out["f1"] is None and out["random_precision"] is None
+    assert out["recall"] == 0 and out["yes_ratio"] == 0 and out["accuracy"] == pytest.approx(200 / 3)
+    assert m.notes() == ["precision undefined: no 'yes' answers (F1 too)",
+                         "random_precision undefined: no 'yes' answers (F1 too)"]
+
+
+def test_pope_recall_is_undefined_without_yes_questions():
+    """2 'no' questions, answers yes/no: tp = 0, fp = 1 -> precision 0/1 = 0; tp + fn = 0 -> recall, F1 undefined."""
+    m = PopeMetrics()
+    m.update(["yes", "no"], ["no", "no"])
+    out = m.compute()
+    assert (out["accuracy"], out["precision"], out["recall"], out["f1"], out["yes_ratio"]) == (50, 0, None, None, 50)
+    assert m.notes() == ["recall undefined: no 'yes' questions (F1 too)"]
+
+
+def test_binary_scores_of_nothing_are_all_undefined():
+    """0 answers: accuracy and yes-ratio are 0/0 as well."""
+    from ddit_eval.metrics.yesno import binary_scores
+
+    assert binary_scores([], []) == {k: None for k in ("accuracy", "precision", "recall", "f1", "yes_ratio")}
+
+
+def test_mme_group_without_a_scored_category_is_undefined():
+    """Only perception categories: cognition sums 0 categories -> undefined (None), with a note, not 0.
+
+    existence e1 (Yes, No) right/right -> 100 + 100 = 200; perception 200 over 1 category.
+    """
+    m = MMEScore()
+    m.update(["Yes", "No"], ["Yes", "No"], ["existence"] * 2, ["e1", "e1"])
+    out = m.compute()
+    assert out["perception"] == 200 and out["cognition"] is None and out["cognition_categories_scored"] == 0
+    assert m.notes() == ["cognition undefined: no cognition category scored"]
+    m = MMEScore()
+    m.update(["Yes", "Yes"], ["Yes", "No"], ["code_reasoning"] * 2, ["c1", "c1"])
+    out = m.compute()
+    assert out["perception"] is None and out["cognition"] == 50  # acc 50 + acc+ 0
+    assert m.notes() == ["perception undefined: no perception category scored"]

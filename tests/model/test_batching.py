@@ -73,22 +73,75 @@ def test_images_batch1_equals_batch8(tiny_model, monkeypatch):
         assert np.abs(a - other).mean() > 5  # own seed per image
 
 
-def test_small_batches_are_padded_to_the_batch_invariant_size(tiny_model):
-    """Below MIN_ROWS rows the CPU kernels round differently; the padded call gives row outputs equal
-    to those of a large batch, and returns only the real rows."""
-    from ddit_eval.model.backend import MIN_ROWS, padded_call
+def test_fixed_chunks_call_at_one_shape_and_return_the_real_rows_in_order():
+    from ddit_eval.model.fixed_shape import in_fixed_chunks
 
-    transformer = tiny_model.transformer
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(8, transformer.config.in_channels, 16, 16, generator=g)
-    c = torch.randn(8, 12, transformer.config.joint_attention_dim, generator=g)
-    t = torch.rand(8, generator=g) * 1000
-    with torch.inference_mode():
-        big = transformer(hidden_states=x, encoder_hidden_states=c, timestep=t)
-        for n in range(1, MIN_ROWS):
-            out = padded_call(transformer)(x[:n], c[:n], t[:n])
-            assert [o.shape[0] for o in out] == [n, n]
-            assert all(torch.equal(o, b[:n]) for o, b in zip(out, big))
+    shapes, told = [], []
+
+    def fn(x, y):
+        shapes.append((x.shape[0], y.shape[0]))
+        return x * 10, None, y[:, :1]
+
+    call = in_fixed_chunks(fn, 4, on_call=told.append)
+    for n in range(1, 10):
+        shapes.clear(), told.clear()
+        x = torch.arange(n, dtype=torch.float32)
+        y = torch.arange(2 * n, dtype=torch.float32).reshape(n, 2)
+        a, none, b = call(x, y)
+        assert set(shapes) == {(4, 4)} and len(shapes) == -(-n // 4)
+        assert told == [min(4, n - s) for s in range(0, n, 4)]
+        assert torch.equal(a, x * 10) and none is None and torch.equal(b, y[:, :1])
+
+
+def _split_run(method, requests, batch):
+    out = []
+    for start in range(0, len(requests), batch):
+        out.extend(method(requests[start:start + batch]))
+    return out
+
+
+@pytest.mark.parametrize("draw", ["fast", "gumbel"])
+def test_answers_equal_at_every_batch_size_and_order(tiny_model, draw):
+    """Rows of 1, 2, 3, 6 and 8 per batch (and a reversed order) give the same answers: every network
+    call runs at the fixed shape, whatever the batch and whichever rows the row cache left stale."""
+    model = tiny_model.with_defaults(draw=draw, call_rows=4)
+    requests = _answers(steps=12)
+    reference = model.answer(requests)
+    for batch in (1, 2, 3, 6, 8):
+        assert _split_run(model.answer, requests, batch) == reference, batch
+    assert model.answer(requests[::-1])[::-1] == reference
+    assert len(set(reference)) > 1
+
+
+def test_images_equal_at_every_batch_size_and_order(tiny_model):
+    model = tiny_model.with_defaults(call_rows=4)
+    requests = [ImageRequest(id=f"i{i}", prompt=f"a photo of a {c} circle", seed=50 + i, steps=3)
+                for i, c in enumerate(["red", "blue", "green", "pink", "red", "yellow", "blue", "purple"])]
+    reference = [np.asarray(images[0]) for images in model.generate_images(requests)]
+    for batch in (1, 2, 3, 6, 8):
+        got = [np.asarray(images[0]) for images in _split_run(model.generate_images, requests, batch)]
+        assert all(np.array_equal(a, b) for a, b in zip(got, reference)), batch
+    backwards = [np.asarray(images[0]) for images in model.generate_images(requests[::-1])][::-1]
+    assert all(np.array_equal(a, b) for a, b in zip(backwards, reference))
+
+
+def test_every_network_call_runs_at_the_call_shape(tiny_model, monkeypatch):
+    model = tiny_model.with_defaults(call_rows=4)
+    seen = {"transformer": set(), "text_encoder": set(), "vae.encode": set(), "vae.decode": set()}
+    hooks = [module.register_forward_pre_hook(lambda m, args, kwargs, name=name: seen[name].add(
+        (args or list(kwargs.values()))[0].shape[0]), with_kwargs=True)
+        for name, module in [("transformer", model.transformer), ("text_encoder", model.text_encoder)]]
+    for name in ("encode", "decode"):
+        real = getattr(model.vae, name)
+        monkeypatch.setattr(model.vae, name, lambda x, real=real, name=name: seen["vae." + name].add(x.shape[0]) or real(x))
+    try:
+        model.answer(_answers(n=3, steps=3))
+        model.generate_images([ImageRequest(id="i", prompt="a red circle", seed=1, steps=2, num_images=3)])
+        model.image_features([shape_image(COLORS[0])])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert seen == {"transformer": {4}, "text_encoder": {4}, "vae.encode": {4}, "vae.decode": {4}}
 
 
 def test_row_cache_changes_nothing_and_saves_rows(tiny_model):
