@@ -99,13 +99,13 @@ class RssSampler(threading.Thread):
 
 def part_memory_run(folder: str) -> dict:
     """A whole `vqav2` run on the zero-delay double: RSS at 10%..100% of generation, then at scoring."""
-    from ddit_eval.models import load_model
+    from ddit_eval.backends import load_backend_model
     from ddit_eval.registry import TASKS
     from ddit_eval.runner import RunOptions, TaskRunner
 
     task = TASKS.get("vqav2")(dataset=folder)
     task.table
-    runner = TaskRunner(load_model("double:pixel"), Path(tempfile.mkdtemp()), RunOptions(batch_size=256))
+    runner = TaskRunner(load_backend_model("double:pixel"), Path(tempfile.mkdtemp()), RunOptions(batch_size=256))
     sampler = RssSampler()
     start_rss = rss_mib()
     sampler.start()
@@ -122,13 +122,13 @@ def part_memory_run(folder: str) -> dict:
 
 
 def part_run(folder: str, model: str, workers: int, batch: int) -> dict:
-    from ddit_eval.models import load_model
+    from ddit_eval.backends import load_backend_model
     from ddit_eval.registry import TASKS
     from ddit_eval.runner import RunOptions, TaskRunner
 
     task = TASKS.get("vqav2")(dataset=folder)
     task.table
-    loaded = load_model(model, device="cpu")
+    loaded = load_backend_model(model, device="cpu")
     with tempfile.TemporaryDirectory() as out:
         start = time.monotonic()
         summary = TaskRunner(loaded, Path(out), RunOptions(batch_size=batch, loader_workers=workers)).run(task).summary
@@ -165,7 +165,7 @@ def main() -> None:
         print(json.dumps(part_run(folder, model, int(workers), int(batch))))
         return
 
-    from ddit_eval.models import DEFAULT_MODEL
+    from ddit_eval.backends import DEFAULT_MODEL
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -76,7 +76,7 @@ Request = ImageRequest | CaptionRequest | AnswerRequest
 
 @runtime_checkable
 class Model(Protocol):
-    """What the runner needs from a model: one batched call per request kind.
+    """What the runner needs from a model: one batched call per request kind, and a few facts.
 
     Each method returns one output per request, in order; a row's output must
     not depend on the other rows of the batch.  A method may raise for a whole
@@ -84,9 +84,19 @@ class Model(Protocol):
     """
 
     name: str
+    text_window: int  # text positions the model reads and writes (prompt + answer); tasks ask for at most this
 
     def config(self) -> dict:
         """JSON-serialisable description: weights, dtype, device, default settings."""
+
+    def prepare(self, request: Request) -> Request:
+        """The request with its image decoded and resized ahead of time (loader threads); may return it as is."""
+
+    def network_calls(self) -> Optional[int]:
+        """Network rows evaluated so far (the steps ablation's cost); None for a model that does not count."""
+
+    def take_notes(self) -> list[str]:
+        """Remarks since the last call, for the run's notes (e.g. prompts clamped to the text window); then forgets them."""
 
     def generate_images(self, requests: Sequence[ImageRequest]) -> list[list[Image.Image]]: ...
 
@@ -177,7 +187,25 @@ class Task:
         """JSON fields written next to the prediction: model input and references."""
         return dict(sample.doc)
 
+    def sample_id(self, row: dict) -> Optional[str]:
+        """The sample id of a prediction line that carries none (`score` of another tool's file, which names the
+        benchmark's own keys, e.g. question_id); None when this task cannot tell."""
+        return None
+
+    # -- `score --images-dir`: images another model made, in this task's official layout
+    scores_images_dir: ClassVar[bool] = False
+
+    def records_from_images_dir(self, path: str) -> list[dict]:
+        """One record per sample of the folder at `path` (tasks with `scores_images_dir` only)."""
+        raise UsageError(f"task {self.name} has no image-folder scoring")
+
     # -- scoring
+    device: str = "auto"  # the run's --device (use_device); scorers resolve it with environment.resolve_device
+
+    def use_device(self, device: str) -> None:
+        """The run's --device, for the models the task loads to score (detector, CLIP, Inception, probe)."""
+        self.device = device
+
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         """Score records (each has `id`, `prediction` and `describe_sample` fields)."""
         raise NotImplementedError
@@ -218,3 +246,41 @@ class Task:
         GenEval overall).  None: this task cannot; such metrics are then not gateable.
         """
         return None
+
+
+class Pipeline(Task):
+    """A task with durable steps of its own (feature-probe: features, training, answering) instead of the
+    runner's sample loop.  Not data-parallel: rank 0 runs it."""
+
+    def run_pipeline(self, model: Model, run_dir: str, options: Any) -> Any:
+        """Run every step, resuming what is on disk; return a `runner.TaskOutcome`, as `TaskRunner.run` does."""
+        raise NotImplementedError
+
+    def build_request(self, sample: Sample, seed: int) -> Request:
+        raise NotImplementedError(f"{self.name} is a pipeline: the run calls run_pipeline, not the sample loop")
+
+
+class Sweep(Task):
+    """A task that `run` expands into cells (steps-ablation): each cell a `Cell`, a normal task with its own
+    samples file; after the cells ran, `summarize` writes the sweep's tables and plots."""
+
+    request_kind: ClassVar[Optional[str]] = None  # its cells have their tasks' kinds
+    task_names: list[str]  # the tasks it runs (a scoped --set reaches them)
+
+    def cells(self, inner_settings: Optional[Mapping[str, dict]] = None) -> list["Cell"]:
+        """The cells, in order; `inner_settings[task]`: that task's own --set values."""
+        raise NotImplementedError
+
+    def summarize(self, cells: Sequence["Cell"], summaries: Mapping[str, dict], records: Mapping[str, list[dict]],
+                  out_dir: str) -> dict:
+        """The sweep's summary (results.json `ablations.<name>`), with the files and plots it wrote."""
+        raise NotImplementedError
+
+    def samples(self) -> Iterator[Sample]:
+        raise UsageError(f"{self.name} has no samples of its own: `run` expands it into its cells")
+
+
+class Cell(Task):
+    """One cell of a `Sweep`: the run also records its cost (network calls) and hands it to the sweep."""
+
+    ablation: Sweep

@@ -1,4 +1,4 @@
-"""Command line: run, list-tasks, score, report, compare.
+"""Command line: run, list-tasks, score, report, compare; it parses arguments and hands them to the modules that work.
 
 Bad input is one line on stderr and exit status 2 (`--debug` shows the traceback).
 """
@@ -13,19 +13,18 @@ from pathlib import Path
 
 from . import compare as compare_mod
 from . import reports
+from .backends import DEFAULT_MODEL, load_backend_model
+from .cells import build_tasks
 from .cpu_threads import prefer_passive_waiting
 from .errors import UsageError
-from .models import DEFAULT_MODEL, load_model
-from .overrides import task_overrides
 from .registry import GROUPS, TASKS, expand_task_names, include_path
-from .results import DISK_FULL, read_jsonl
+from .results import DISK_FULL
 from .run import RunPlan, check_plan, check_score_folder, disk_full, execute_run, execute_score
 from .run_folder import RunFolder
 from .runner import RunOptions
+from .score_input import ScoreInput
 
 DEFAULT_TASKS = "shapes-vqa,shapes-caption,shapes-pope,shapes-mme,shapes-geneval"
-# Settings that change how fast a run goes, never what it computes: they may differ on resume.
-_NOT_FINGERPRINTED = ("batch_size", "max_errors")
 
 
 def _positive_int(text: str) -> int:
@@ -66,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "or a test double such as double:pixel (default: the embedded tiny model)")
     run.add_argument("--mask-embedding", metavar="FILE", help="aligned mask-token embedding (.pt/.safetensors/.npy) written "
                      "into the T5 row of <extra_id_0> after loading, when you have the official file")
+    run.add_argument("--call-rows", type=_positive_int, help="rows of every transformer and text-encoder call "
+                     "(default: the model's, 8): results are bit-identical across batch and world sizes for one value; "
+                     "larger is faster on a GPU, smaller wastes less on tiny batches (README, Exactness)")
     run.add_argument("--limit", type=_positive_int, help="score only the first N samples of each task")
     run.add_argument("--batch-size", type=_positive_int, default=8, help="requests per model call; never changes results (default 8)")
     run.add_argument("--seed", type=int, default=0, help="run seed; each sample's seed derives from (seed, task, sample id)")
@@ -100,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a task setting, as for run")
     score.add_argument("--overwrite", action="store_true", help="replace the run that --output-dir already holds")
+    score.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the scorers' models run "
+                       "(detector, CLIP, Inception); auto: cuda when available, else cpu")
     score.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
     report = sub.add_parser("report", help="one comparison table (Markdown, CSV, LaTeX) and bar plots across runs")
@@ -124,31 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- run
 
 
-def _make_tasks(names: list[str], overrides: list[str], cells: bool = False) -> dict:
-    """The tasks, built with their --set values; with `cells`, an ablation becomes its cells (see _expand_cells)."""
-    classes = {name: TASKS.get(name) for name in names}
-    own, inner = _split_inner_overrides(classes, overrides) if cells else (overrides, {})
-    settings = task_overrides(own, classes)
-    tasks = {name: cls(**settings[name]) for name, cls in classes.items()}
-    return _expand_cells(tasks, inner) if cells else tasks
-
-
 def cmd_run(args) -> int:
     for directory in args.include_path:
         include_path(directory)
     names = expand_task_names([n.strip() for n in args.tasks.split(",") if n.strip()])
     if not names:
         raise UsageError("--tasks is empty")
-    tasks = _make_tasks(names, args.overrides, cells=True)
+    tasks = build_tasks(names, args.overrides, cells=True)
     folder = RunFolder(args.output_dir) if args.output_dir else RunFolder.new(args.model)
     options = RunOptions(batch_size=args.batch_size, limit=args.limit, seed=args.seed, max_errors=args.max_errors,
                          retry_errors=args.retry_errors, loader_workers=args.loader_workers,
                          threads=args.threads)
     plan = RunPlan(tasks=tasks, model=args.model, folder=folder, options=options,
-                   device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding, overwrite=args.overwrite,
+                   device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding, call_rows=args.call_rows,
+                   overwrite=args.overwrite,
                    resume_command=_resume_command(args, folder.path), log_format=args.log_format)
     check_plan(plan)
-    return execute_run(plan, load_model)
+    return execute_run(plan, load_backend_model)
 
 
 def _resume_command(args, out: Path) -> str:
@@ -168,41 +164,6 @@ def _resume_command(args, out: Path) -> str:
     return shlex.join([*words, "--output-dir", str(out)])
 
 
-# ----------------------------------------------------------------------------- ablations: tasks made of cells
-# An ablation (steps-ablation) is a task with `cells()`: each cell is a normal task with its own samples file
-# (durable, resumable); after its cells ran, the ablation's `summarize` writes its tables and plots (run.py).
-
-
-def _split_inner_overrides(classes: dict, overrides: list[str]) -> tuple[list[str], dict]:
-    """With an ablation selected, `--set TASK.KEY=VALUE` may set a task the ablation runs (vqav2.dataset=DIR):
-    such pairs become that task's settings; the others stay the selected tasks' (unscoped ones included)."""
-    if not any(hasattr(cls, "cells") for cls in classes.values()):
-        return overrides, {}
-
-    def scope(pair: str) -> str:
-        return pair.partition("=")[0].rpartition(".")[0]
-
-    inner = {s: TASKS.get(s) for s in sorted({scope(p) for p in overrides}) if s in TASKS.names()}
-    own = [p for p in overrides if scope(p) not in inner or scope(p) in classes]
-    return own, task_overrides([p for p in overrides if scope(p) in inner], inner)
-
-
-def _expand_cells(tasks: dict, inner_settings: dict) -> dict:
-    """Each ablation replaced by its cells, in order; a scoped --set for a task nobody runs is an error."""
-    expanded, used = {}, set(tasks)
-    for name, task in tasks.items():
-        if not hasattr(task, "cells"):
-            expanded[name] = task
-            continue
-        mine = {inner: s for inner, s in inner_settings.items() if inner in task.task_names}
-        used |= set(mine)
-        expanded.update((cell.name, cell) for cell in task.cells(mine))
-    stray = sorted(set(inner_settings) - used)
-    if stray:
-        raise UsageError(f"--set {stray[0]}.KEY: task {stray[0]!r} is neither selected nor run by a selected ablation")
-    return expanded
-
-
 # ----------------------------------------------------------------------------- other commands
 
 
@@ -220,75 +181,13 @@ def cmd_list_tasks(args) -> int:
 def cmd_score(args) -> int:
     for directory in args.include_path:
         include_path(directory)
-    task = _make_tasks([args.task], args.overrides)[args.task]
-    if args.images_dir and not hasattr(task, "records_from_images_dir"):
-        raise UsageError(f"task {task.name} has no image-folder scoring")
-    task.preflight()
-    path = Path(args.images_dir or args.predictions)
-    predictions = {} if args.images_dir else _read_predictions(path, task)
+    task = build_tasks([args.task], args.overrides)[args.task]
+    task.use_device(args.device)  # for the models its scorers load (detector, CLIP, Inception)
+    given = ScoreInput.open(task, args.predictions, args.images_dir)
     folder = RunFolder(args.output_dir) if args.output_dir else RunFolder.new(f"score-{task.name}")
-    check_score_folder(folder, path, args.overwrite)
-    samples = {s.id: s for s in task.samples()}
-    unknown = [i for i in predictions if i not in samples]
-    if unknown:
-        raise UsageError(f"{len(unknown)} prediction ids are not samples of {task.name!r}, e.g. {unknown[0]!r}")
-    if args.images_dir:
-        records = task.records_from_images_dir(path)
-    else:  # lines with a prediction are scored; lines with an error count as failed samples, as in a run
-        records = [{"id": i, **task.describe_sample(s), **{k: predictions[i][k] for k in ("prediction", "error")
-                                                             if k in predictions[i]}}
-                   for i, s in samples.items() if i in predictions and ("prediction" in predictions[i] or "error" in predictions[i])]
-    if not any("prediction" in r for r in records):
-        raise UsageError(f"{str(path)!r} has no line with a prediction")
-    return execute_score(task, records, len(samples), path, folder, args.overwrite)
-
-
-def _read_predictions(path: Path, task) -> dict[str, dict]:
-    """id -> line of a predictions file; unreadable files, lines without an id and repeated ids are bad input.
-
-    A line without our `id` is matched by the benchmark's own ids (question_id, ...), where the task knows them.
-    """
-    try:
-        lines = read_jsonl(path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read predictions {str(path)!r}: {_not_jsonl(path) or exc}") from None
-    predictions: dict[str, dict] = {}
-    for number, line in enumerate(lines, 1):
-        if not isinstance(line, dict):
-            raise UsageError(f"predictions {str(path)!r}: record {number} is a JSON {_json_kind(line)}, "
-                             "not an object: the file is not JSONL (one JSON object per line: id, prediction)")
-        key = _prediction_id(line, task)
-        if key is None:
-            raise UsageError(f"predictions {str(path)!r}: record {number} has no 'id' (nor the benchmark's own ids)")
-        if key in predictions:
-            raise UsageError(f"predictions {str(path)!r}: id {key!r} appears twice")
-        predictions[key] = line
-    return predictions
-
-
-def _json_kind(value) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
-
-
-def _not_jsonl(path: Path) -> str | None:
-    """Why a file that is not valid JSONL is not: a JSON array (pretty-printed) is the usual mistake."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            head = f.read(4096).lstrip()
-    except (OSError, ValueError):
-        return None
-    return "it is a JSON array, not JSONL (one JSON object per line: id, prediction)" if head.startswith("[") else None
-
-
-def _prediction_id(line, task) -> str | None:
-    if not isinstance(line, dict):
-        return None
-    if "id" in line:
-        return line["id"]
-    try:
-        return task.sample_id(line) if hasattr(task, "sample_id") else None
-    except KeyError:
-        return None
+    check_score_folder(folder, given.path, args.overwrite)
+    records, total = given.records(task)
+    return execute_score(task, records, total, given.path, folder, args.overwrite)
 
 
 def cmd_report(args) -> int:

@@ -18,8 +18,8 @@ from .results import effective_limit, is_number, load_results, read_jsonl
 
 BOOTSTRAP_SAMPLES = 2000
 CLUSTER_BOOTSTRAP_SAMPLES = 1000  # each resample recomputes the task's aggregate twice
-# Task settings that change speed or where extra outputs go, never what is computed.
-NOT_PROTOCOL = frozenset({"batch_size", "max_errors", "num_workers", "prefetch", "results_jsonl"})
+# Task settings that change where extra outputs go, never what is computed.
+NOT_PROTOCOL = frozenset({"results_jsonl"})
 
 
 @dataclass(frozen=True)

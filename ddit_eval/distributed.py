@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Sequence, TypeVar
 
+from .environment import cuda_available
+
 T = TypeVar("T")
 
 # Ranks wait at a barrier while rank 0 scores a task (CIDEr, the GenEval detector): that can be long.
@@ -51,9 +53,7 @@ class World:
         """Under a launcher, `cuda` (and `auto` where CUDA exists) means this rank's own GPU, cuda:LOCAL_RANK."""
         if not self.distributed or requested == "cpu":
             return requested
-        import torch
-
-        if requested == "cuda" or torch.cuda.is_available():
+        if requested == "cuda" or cuda_available():
             return f"cuda:{self.local_rank}"
         return requested
 
@@ -84,7 +84,7 @@ def world_from_env() -> World:
 
     if not dist.is_initialized():
         timeout = datetime.timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)))
-        if torch.cuda.is_available():
+        if cuda_available():
             torch.cuda.set_device(world.local_rank)
             dist.init_process_group("nccl", timeout=timeout)
         else:

@@ -25,6 +25,7 @@ from PIL import Image
 
 from .api import AnswerRequest, CaptionRequest, ImageRequest
 from .errors import UsageError
+from .prompts import TEXT_WINDOW
 from .shapes.scenes import BACKGROUND, COLOR_RGB
 
 PALETTE = {c: COLOR_RGB[c] for c in ("red", "green", "blue", "yellow", "purple", "orange", "white", "black")}
@@ -44,6 +45,8 @@ def _colour_counts(image: Image.Image) -> dict[str, int]:
 class PixelModel:
     """Answers from the image's colours; see the module docstring."""
 
+    text_window = TEXT_WINDOW  # it reads whole prompts and ignores lengths: whatever a task asks fits
+
     def __init__(self, delay: float = 0.0, wrong: float = 0.0, fail: str = "") -> None:
         self.delay, self.wrong, self.fail = delay, wrong, fail
         self.name = "double-pixel"
@@ -51,6 +54,18 @@ class PixelModel:
     def config(self) -> dict:
         return {"kind": "test double", "name": self.name, "device": "cpu", "delay": self.delay, "wrong": self.wrong,
                 "fail": self.fail}
+
+    def take_notes(self) -> list[str]:
+        """Nothing to note: a double never clamps a request."""
+        return []
+
+    def prepare(self, request):
+        """Nothing to do ahead of time: the double reads the image as given."""
+        return request
+
+    def network_calls(self) -> None:
+        """A double has no network to count."""
+        return None
 
     def _check(self, request) -> None:
         if self.delay:
@@ -69,7 +84,7 @@ class PixelModel:
             question = r.prompt.lower()
             if self._is_wrong(r.seed):
                 out.append("unknown")
-            elif question.lstrip("q: ").startswith(("is ", "are ", "does ")):
+            elif question.removeprefix("q: ").startswith(("is ", "are ", "does ")):  # the "Q: " frame, once
                 named = [c for c in PALETTE if c in question]
                 out.append("yes" if named and all(c in counts for c in named) else "no")
             elif "how many" in question:

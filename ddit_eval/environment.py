@@ -1,6 +1,7 @@
 """What the machine offers, asked cheaply and the same way everywhere: local path or hub id, offline or
 not, can the hub be reached, is there CUDA.  Each answer comes before any model or data work, so bad
-input is one line at once (not 10 retries of a download, nor a model load before a missing GPU)."""
+input is one line at once (not 10 retries of a download, nor a model load before a missing GPU).  Which
+device `auto` means is answered here too, once for the run's model and every scorer."""
 
 from __future__ import annotations
 
@@ -62,3 +63,14 @@ def cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def resolve_device(requested: str) -> str:
+    """`auto` is cuda where CUDA is, else cpu; cpu, cuda and cuda:K stay as asked.  The run's model and every
+    scorer's (detector, CLIP, Inception, probe) ask here, so `--device cpu` reaches all of them."""
+    requested = str(requested)
+    if requested == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if requested.partition(":")[0] == "cuda" and not cuda_available():
+        raise UsageError(f"--device {requested}: CUDA is not available on this machine; use --device cpu or auto")
+    return requested

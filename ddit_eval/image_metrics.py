@@ -23,7 +23,7 @@ from PIL import Image
 if TYPE_CHECKING:  # torch loads when a metric runs, not when tasks are listed
     import torch
 
-from .environment import offline as offline_mode
+from .environment import is_local_path, offline, resolve_device
 from .errors import UsageError
 from .metrics.base import Metric, check_same_length
 
@@ -54,12 +54,12 @@ class FidelityConfig:
         return replace(self, kid_subset_size=min(self.kid_subset_size, generated, reference),
                        isc_splits=min(self.isc_splits, generated))
 
-    def describe(self) -> str:
-        """One line for the notes beside the numbers."""
+    def describe(self, device: str = "auto") -> str:
+        """One line for the notes beside the numbers; `device`: where Inception ran (fidelity_scores's)."""
         weights = self.weights and f"{self.weights} (sha256 {inception_weights_record(self.weights)['sha256'][:16]}...)"
         return (f"torch-fidelity {importlib.metadata.version('torch-fidelity')}, {self.eval_size} px, PIL {self.resize_mode} "
                 f"+ centre crop, Inception weights {weights or DEFAULT_INCEPTION}, KID subset size {self.kid_subset_size}, "
-                f"IS splits {self.isc_splits}, {_device()}")
+                f"IS splits {self.isc_splits}, {resolve_device(device)}")
 
     def provenance(self) -> dict:
         return {"library": "torch-fidelity", "library_version": importlib.metadata.version("torch-fidelity"),
@@ -89,7 +89,7 @@ def ensure_default_inception(task: str) -> None:
     if os.path.isfile(os.path.join(get_dir(), "checkpoints", os.path.basename(URL_INCEPTION_V3))):
         return
     hint = f"download it and pass --set {task}.feature_extractor_weights=PATH"
-    if _offline():
+    if offline():
         raise UsageError(f"offline and torch-fidelity's Inception weights are not cached: {hint} ({URL_INCEPTION_V3})")
     try:
         load_state_dict_from_url(URL_INCEPTION_V3, progress=False)
@@ -121,8 +121,10 @@ def eval_dataset(paths: Sequence[str], size: int, resize_mode: str):
         [transforms.Resize(size, interpolation=mode), transforms.CenterCrop(size), TransformPILtoRGBTensor()]))
 
 
-def fidelity_scores(generated: Sequence[str], reference: Sequence[str], config: FidelityConfig) -> dict[str, float]:
-    """FID, KID (mean, std) and IS (mean, std; of the generated set) by `torch_fidelity.calculate_metrics`."""
+def fidelity_scores(generated: Sequence[str], reference: Sequence[str], config: FidelityConfig,
+                    device: str = "auto") -> dict[str, float]:
+    """FID, KID (mean, std) and IS (mean, std; of the generated set) by `torch_fidelity.calculate_metrics`, with
+    Inception on `device` (the run's: torch-fidelity takes only cuda or not, and uses the current cuda device)."""
     import torch_fidelity
 
     if len(generated) < 2 or len(reference) < 2:
@@ -131,7 +133,7 @@ def fidelity_scores(generated: Sequence[str], reference: Sequence[str], config: 
     raw = torch_fidelity.calculate_metrics(
         input1=eval_dataset(generated, config.eval_size, config.resize_mode),
         input2=eval_dataset(reference, config.eval_size, config.resize_mode),
-        fid=True, kid=True, isc=True, cuda=_device() == "cuda", batch_size=config.batch_size,
+        fid=True, kid=True, isc=True, cuda=resolve_device(device).startswith("cuda"), batch_size=config.batch_size,
         feature_extractor="inception-v3-compat", feature_extractor_weights_path=config.weights,
         kid_subset_size=config.kid_subset_size, isc_splits=config.isc_splits, rng_seed=config.seed,
         cache=False, verbose=False,
@@ -191,8 +193,13 @@ class ClipScore(Metric):
 
 
 def check_clip_available(weights: str, task: str) -> None:
-    """Offline, a hub id must already be in the Hugging Face cache; say how to get past it in one line."""
-    if os.path.isdir(os.path.expanduser(weights)) or not _offline():
+    """A local path must be a folder, and offline a hub id must already be in the Hugging Face cache; say how
+    to get past it in one line (before generation, not after)."""
+    if is_local_path(str(weights)):
+        if not os.path.isdir(os.path.expanduser(weights)):
+            raise UsageError(f"--set {task}.clip_weights={weights}: no such folder (a CLIPModel folder or a hub id)")
+        return
+    if not offline():
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -203,13 +210,3 @@ def check_clip_available(weights: str, task: str) -> None:
     if not cached:
         raise UsageError(f"offline and CLIP weights {weights!r} are not cached: pass --set {task}.clip_weights=DIR "
                          f"(a CLIPModel folder) or --set {task}.clip_score=false")
-
-
-def _device() -> str:
-    import torch  # here, not at import: listing tasks must not load torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _offline() -> bool:
-    return offline_mode()

@@ -1,4 +1,4 @@
-"""A loud registry of tasks: duplicates and unknown names are errors, misses suggest names."""
+"""Loud registries (tasks, encoders, model backends): duplicates and unknown names are errors, misses suggest names."""
 
 from __future__ import annotations
 
@@ -20,31 +20,52 @@ ENTRY_POINT_GROUP = "ddit_eval.tasks"
 
 
 class Registry(Generic[T]):
-    """Name -> class, with a base-class check and close-name suggestions."""
+    """Name -> class, with a base-class check and close-name suggestions.
+
+    A registry of instances (model backends) overrides `check` and `same`; one whose items register late
+    (built-in modules, entry points) overrides `load`."""
 
     def __init__(self, kind: str, base: type) -> None:
         self.kind = kind
         self.base = base
-        self._items: dict[str, type] = {}
+        self._items: dict[str, T] = {}
+        self._loaded = False
 
-    def register(self, cls: type) -> type:
-        """Class decorator: register under `cls.name`."""
-        if not (isinstance(cls, type) and issubclass(cls, self.base)):
-            raise TypeError(f"{cls!r} is not a subclass of {self.base.__name__}")
-        name = getattr(cls, "name", None)
+    def load(self) -> None:
+        """Register what is found late (built-in modules, entry points); runs once, before the first lookup."""
+
+    def ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            self.load()
+
+    def check(self, item) -> None:
+        """Refuse what is not a subclass of `base` (a TypeError: a programming error, not bad input)."""
+        if not (isinstance(item, type) and issubclass(item, self.base)):
+            raise TypeError(f"{item!r} is not a subclass of {self.base.__name__}")
+
+    def same(self, existing, item) -> bool:
+        """Whether `item` re-registers `existing` (the same class, or the same class imported again)."""
+        return existing is item or (existing.__module__, existing.__qualname__) == (item.__module__, item.__qualname__)
+
+    def describe(self, item) -> str:
+        return f"{item.__module__}.{item.__qualname__}"
+
+    def register(self, item: T) -> T:
+        """Class decorator: register under `item.name`."""
+        self.check(item)
+        name = getattr(item, "name", None)
         if not name:
-            raise TypeError(f"{cls.__name__} has no `name`")
+            raise TypeError(f"{self.describe(item)} has no `name`")
         existing = self._items.get(name)
-        if existing is not None and existing is not cls:
-            if (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-                raise ValueError(
-                    f"{self.kind} {name!r} is registered twice: "
-                    f"{existing.__module__}.{existing.__qualname__} and {cls.__module__}.{cls.__qualname__}"
-                )
-        self._items[name] = cls
-        return cls
+        if existing is not None and not self.same(existing, item):
+            raise ValueError(f"{self.kind} {name!r} is registered twice: "
+                             f"{self.describe(existing)} and {self.describe(item)}")
+        self._items[name] = item
+        return item
 
-    def get(self, name: str) -> type:
+    def get(self, name: str) -> T:
+        self.ensure_loaded()
         try:
             return self._items[name]
         except KeyError:
@@ -53,10 +74,24 @@ class Registry(Generic[T]):
             raise UsageError(f"unknown {self.kind} {name!r}{hint}") from None
 
     def names(self) -> list[str]:
+        self.ensure_loaded()
         return sorted(self._items)
 
     def __contains__(self, name: str) -> bool:
+        self.ensure_loaded()
         return name in self._items
+
+
+def entry_point_objects(group: str, what: str) -> list:
+    """The objects an entry-point group names; a broken third-party package is one line, not a traceback."""
+    objects = []
+    for ep in importlib.metadata.entry_points(group=group):
+        try:
+            objects.append(ep.load())
+        except Exception as exc:
+            raise UsageError(f"cannot load {what} entry point {ep.name!r} ({ep.value}) of group "
+                             f"{group}: {type(exc).__name__}: {exc}") from exc
+    return objects
 
 
 def _task_base() -> type:
@@ -70,32 +105,15 @@ class _TaskRegistry(Registry):
 
     def __init__(self) -> None:
         super().__init__("task", _task_base())
-        self._loaded_builtins = False
 
-    def load_builtins(self) -> None:
-        if self._loaded_builtins:
-            return
-        self._loaded_builtins = True
+    def load(self) -> None:
         import ddit_eval.tasks as package
 
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                obj = ep.load()
-            except Exception as exc:  # a broken third-party package is named, not a traceback in every command
-                raise UsageError(f"cannot load task entry point {ep.name!r} ({ep.value}) of group "
-                                 f"{ENTRY_POINT_GROUP}: {type(exc).__name__}: {exc}") from exc
+        for obj in entry_point_objects(ENTRY_POINT_GROUP, "task"):
             if isinstance(obj, type):
                 self.register(obj)
-
-    def get(self, name: str) -> type:
-        self.load_builtins()
-        return super().get(name)
-
-    def names(self) -> list[str]:
-        self.load_builtins()
-        return super().names()
 
 
 TASKS = _TaskRegistry()
@@ -124,7 +142,7 @@ def include_path(directory: str | Path) -> list[str]:
     directory = Path(directory)
     if not directory.is_dir():
         raise UsageError(f"--include-path {str(directory)!r} is not a directory")
-    TASKS.load_builtins()
+    TASKS.ensure_loaded()
     before = set(TASKS.names())
     for path in sorted(directory.resolve().glob("*.py")):
         # keyed by the file's full path: two folders may both hold a `tasks.py`

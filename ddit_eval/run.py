@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import reports
-from .api import Task
+from .api import Cell, Pipeline, Task
+from .backends import check_load_options, check_model_spec, check_serves
 from .cpu_threads import restore_torch_threads, set_torch_threads, thread_facts, torch_threads_now
 from .distributed import World, world_from_env
 from .errors import UsageError
-from .models import check_model_spec, check_serves
 from .provenance import versions
 from .results import DISK_FULL
 from .run_folder import RUN_FILES, RunFolder
@@ -40,6 +40,7 @@ class RunPlan:
     device: str = "auto"
     dtype: str = "auto"
     mask_embedding: Optional[str] = None
+    call_rows: Optional[int] = None  # rows of every network call (None: the model's own); results may depend on it
     overwrite: bool = False
     resume_command: str = ""
     log_format: str = "ddit"
@@ -47,8 +48,12 @@ class RunPlan:
     def fingerprint(self) -> dict:
         """What defines the run's results; a resume must match it (batch size, workers and world size may change)."""
         o = self.options
-        return {"model": self.model, "seed": o.seed, "limit": o.limit, "device": self.device, "dtype": self.dtype,
-                "mask_embedding": self.mask_embedding, "tasks": {name: t.config() for name, t in self.tasks.items()}}
+        fingerprint = {"model": self.model, "seed": o.seed, "limit": o.limit, "device": self.device,
+                       "dtype": self.dtype, "mask_embedding": self.mask_embedding,
+                       "tasks": {name: t.config() for name, t in self.tasks.items()}}
+        if self.call_rows is not None:  # only when given, so that folders of earlier runs still resume
+            fingerprint["call_rows"] = self.call_rows
+        return fingerprint
 
 
 def check_plan(plan: RunPlan) -> None:
@@ -56,6 +61,7 @@ def check_plan(plan: RunPlan) -> None:
     for task in plan.tasks.values():
         task.preflight()  # what scoring will need (Java, weights, data), not after hours of generation
     check_model_spec(plan.model, plan.device)
+    check_load_options(plan.model, plan.mask_embedding, plan.call_rows)
     check_serves(plan.model, {task.request_kind: name for name, task in plan.tasks.items()})
     if plan.mask_embedding and not Path(plan.mask_embedding).expanduser().is_file():
         raise UsageError(f"--mask-embedding {plan.mask_embedding!r}: no such file")
@@ -94,7 +100,7 @@ def _open(plan: RunPlan, load_model: Callable, world: World):
         world.barrier()
         start = time.monotonic()
         model = load_model(plan.model, device=world.device(plan.device), dtype=plan.dtype,
-                           mask_embedding=plan.mask_embedding)
+                           mask_embedding=plan.mask_embedding, call_rows=plan.call_rows)
         return model, time.monotonic() - start, lock
     except BaseException:
         if lock is not None:  # only the lock's holder removes anything: without it, the folder may be another run's
@@ -128,11 +134,12 @@ def _run_tasks(plan: RunPlan, model, world: World, load_s: float) -> int:
         for name, task in plan.tasks.items():
             if world.is_main:
                 print(f"running {name} ...", file=sys.stderr, flush=True)
+            task.use_device(world.device(plan.device))  # its scorers' models (detector, CLIP, Inception, probe)
             outcome = _run_task(runner, task, model, earlier)
             if outcome is None:  # another rank's share is done; rank 0 scores
                 continue
             finish_task(folder, results, task, outcome)
-            if getattr(task, "ablation", None) is not None:
+            if isinstance(task, Cell):
                 cells[name] = outcome
             results["timing"]["total_s"] = round(time.monotonic() - start, 3)
             folder.write_results(results)
@@ -167,19 +174,18 @@ def _run_task(runner: TaskRunner, task: Task, model, earlier: dict) -> Optional[
     """runner.run, or a task's own pipeline (feature-probe); an ablation cell also records its cost: the network
     calls the model counted (None when it does not count), or the earlier process's timing when this one had
     nothing left to compute."""
-    if hasattr(task, "run_pipeline"):  # a pipeline with its own durable steps; not data-parallel
+    if isinstance(task, Pipeline):  # durable steps of its own; not data-parallel
         if not runner.world.is_main:
             return None
         return task.run_pipeline(model, runner.run_dir, runner.options)
-    if getattr(task, "ablation", None) is None:
+    if not isinstance(task, Cell):
         return runner.run(task)
-    counter = getattr(model, "network_calls", None)
-    before = counter() if counter else None
+    before = model.network_calls()
     outcome = runner.run(task)
     if outcome is None:
         return None
     timing = outcome.summary["timing"]
-    timing["network_calls"] = None if counter is None else counter() - before
+    timing["network_calls"] = None if before is None else model.network_calls() - before
     previous = (earlier.get(task.name) or {}).get("timing") or {}
     if not timing["computed_samples"] and previous.get("computed_samples"):
         outcome.summary["timing"] = previous
@@ -203,8 +209,8 @@ def _summarize_ablations(tasks: dict, cells: dict[str, TaskOutcome], results: di
         ablation = tasks[name].ablation
         ablations.setdefault(ablation.name, (ablation, []))[1].append(name)
     for name, (ablation, names) in ablations.items():
-        summary = ablation.summarize({cell: results["tasks"][cell] for cell in names},
-                                     {cell: cells[cell].records for cell in names}, str(folder.path))
+        summary = ablation.summarize([tasks[c] for c in names], {c: results["tasks"][c] for c in names},
+                                     {c: cells[c].records for c in names}, str(folder.path))
         summary["files"] = folder.relative(summary.get("files", []))
         summary["plots"] = results.setdefault("plots", {})[name] = folder.relative(summary.get("plots", []))
         results.setdefault("ablations", {})[name] = summary

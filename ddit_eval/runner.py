@@ -117,7 +117,9 @@ class TaskRunner:
 
         start = time.monotonic()
         self.model_s = 0.0
+        self.model.take_notes()  # what earlier tasks left: this task's notes are its own
         computed = self._compute(task, mine, len(samples) - len(pending), len(samples))
+        model_notes = self.model.take_notes()  # e.g. prompts clamped to the model's text window (this rank's)
         compute_s = time.monotonic() - start
         self.world.barrier()  # every rank's share is on disk
         if not self.world.is_main:
@@ -130,6 +132,7 @@ class TaskRunner:
         del by_id
         start = time.monotonic()
         summary, evaluation, scored = self._score(task, log, ordered)
+        summary["notes"].extend(model_notes)
         summary["timing"] = {
             "compute_s": round(compute_s, 3),
             "computed_samples": len(pending),
@@ -202,9 +205,7 @@ class TaskRunner:
         record = {"id": sample.id, "seed": seed, **task.describe_sample(sample)}
         try:
             request = task.build_request(sample, seed)
-            prepare = getattr(self.model, "prepare", None)
-            if prepare is not None:
-                request = prepare(request)
+            request = self.model.prepare(request)
         except Exception as exc:  # a bad input (corrupt image) fails its sample only
             record.update(_error(exc))
             return sample, record, None

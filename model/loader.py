@@ -10,7 +10,6 @@ Every size is read from the checkpoint's configs.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from pathlib import Path
 from typing import Optional
@@ -21,7 +20,9 @@ from transformers import T5EncoderModel, T5TokenizerFast
 
 from ddit_eval.errors import UsageError
 
-from .backend import DEFAULTS_KEY, MASK_TOKEN, DDiTDefaults, DDiTModel
+from .backend import DDiTModel
+from .codec import MASK_TOKEN
+from .defaults import DDiTDefaults
 from .transformer import SD3JointModelFlexible
 
 TRANSFORMER_CLASS = "SD3JointModelFlexible"
@@ -108,9 +109,9 @@ def _read_json(path: Path, name: str) -> dict:
 
 def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.device, torch.dtype]:
     """cuda + bf16 when available, else cpu + fp32; explicit choices are checked."""
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {device!r}: CUDA is not available on this machine")
+    from ddit_eval.environment import resolve_device
+
+    dev = torch.device(resolve_device(device))
     if dtype == "auto":
         return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
     if dtype not in DTYPES:
@@ -232,15 +233,10 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedd
                **defaults) -> DDiTModel:
     """Load a D-DiT checkpoint.  `defaults` override `DDiTDefaults` fields (e.g. draw="gumbel")."""
     path = resolve_checkpoint(spec)
-    index = check_checkpoint(path)
-    unknown = sorted(set(defaults) - {f.name for f in dataclasses.fields(DDiTDefaults)})
-    if unknown:
-        raise UsageError(f"load_model: unknown option {unknown[0]!r}")
+    settings = DDiTDefaults.from_index(check_checkpoint(path), **defaults)  # an unknown option fails before loading
     dev, dt = pick_device_dtype(device, dtype)
     vector = read_mask_embedding(mask_embedding) if mask_embedding else None  # bad file: fail before loading
     components = load_components(path, dev, dt)
     if vector is not None:
         overwrite_mask_embedding(components["text_encoder"], components["tokenizer"], vector, name=mask_embedding)
-    recorded = {k: v for k, v in index.get(DEFAULTS_KEY, {}).items() if k in {f.name for f in dataclasses.fields(DDiTDefaults)}}
-    settings = DDiTDefaults(**{**recorded, **defaults})
     return DDiTModel(**components, defaults=settings, checkpoint=str(spec), name=path.name or "ddit")

@@ -7,8 +7,8 @@ offline with `tokenizers` on a small "shapes world" word list) and `scheduler/`.
 
 Sizes are keyword arguments (see `TinySizes`); `REAL_SIZES` holds the released model's sizes for
 benchmarks with random weights.  The tiny checkpoint records its own default text lengths and
-resolution in `model_index.json` under `_ddit_eval_defaults` (a key diffusers ignores); released
-checkpoints have no such key and get the paper's defaults.
+resolution in `model_index.json` (`DDiTDefaults.to_index`); released checkpoints record none and
+get the paper's defaults.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
-from .backend import DEFAULTS_KEY, DDiTDefaults, DDiTModel
+from .backend import DDiTModel
+from .defaults import DDiTDefaults
 from .loader import pick_device_dtype
 from .transformer import SD3JointModelFlexible
 
@@ -118,7 +119,8 @@ def build_tokenizer(extra_ids: int = 16, vocab_size: Optional[int] = None) -> T5
 
 
 def build_tiny_components(seed: int = 0, **sizes) -> dict:
-    """The five components of a random D-DiT, in memory (fp32, on the current default device)."""
+    """The five components of a random D-DiT, in memory (fp32, on the current default device), with its
+    `defaults` (DDiTDefaults) and `sizes`."""
     s = TinySizes(**sizes)
     torch.manual_seed(seed)
     tokenizer = build_tokenizer(s.extra_ids, s.vocab_size)
@@ -142,13 +144,13 @@ def build_tiny_components(seed: int = 0, **sizes) -> dict:
         pooled_projection_dim=s.pooled_projection_dim or s.num_heads * s.head_dim, out_channels=s.latent_channels,
         pos_embed_max_size=max(latent // s.patch_size * 3, 8) if s.resolution < 512 else 192)
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=s.scheduler_shift)
-    defaults = {"resolution": s.resolution, "text_length": s.text_length, "t2i_text_length": s.t2i_text_length}
+    defaults = DDiTDefaults(resolution=s.resolution, text_length=s.text_length, t2i_text_length=s.t2i_text_length)
     return dict(transformer=transformer, vae=vae, text_encoder=t5, tokenizer=tokenizer, scheduler=scheduler,
                 defaults=defaults, sizes=dataclasses.asdict(s))
 
 
 def save_components(path: str | Path, components: dict) -> Path:
-    """Save components in the official diffusers layout, with `model_index.json`."""
+    """Save components in the official diffusers layout, with `model_index.json` (recording `defaults`)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for name in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler"):
@@ -162,8 +164,7 @@ def save_components(path: str | Path, components: dict) -> Path:
         "transformer": ["ddit_eval.model", "SD3JointModelFlexible"],
         "vae": ["diffusers", "AutoencoderKL"],
     }
-    if components.get("defaults"):
-        index[DEFAULTS_KEY] = components["defaults"]
+    index = components.get("defaults", DDiTDefaults()).to_index(index)
     (path / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     return path
 
@@ -183,6 +184,5 @@ def random_model(device: str = "cpu", dtype: str = "fp32", seed: int = 0, real_s
         parts[name].eval().requires_grad_(False)
         if dt != torch.float32:
             parts[name].to(dtype=dt)
-    defaults = DDiTDefaults(**parts["defaults"])
     return DDiTModel(parts["transformer"], parts["vae"], parts["text_encoder"], parts["tokenizer"], parts["scheduler"],
-                     defaults=defaults, checkpoint="random-real-sizes" if real_sizes else "random-tiny", name="ddit-random")
+                     defaults=parts["defaults"], checkpoint="random-real-sizes" if real_sizes else "random-tiny", name="ddit-random")

@@ -43,7 +43,9 @@ class SD3JointModelFlexible(ModelMixin, AttentionMixin, ConfigMixin):
     """The dual-stream D-DiT transformer (image velocity + text logits).
 
     Config keys follow the official `transformer/config.json`: `vocab_size` then SD3's keys.
-    `dual_attention_layers` must be empty (SD3.0 blocks); `pooled_projection_dim` is recorded but unused.
+    `dual_attention_layers` must be empty (SD3.0 blocks).  `pooled_projection_dim` builds nothing (D-DiT has no
+    pooled text projection) but stays a config key: the official and embedded config.json carry it, and a key
+    the signature lacked would be dropped with a diffusers warning and not written back by `save_pretrained`.
     """
 
     _supports_gradient_checkpointing = True
@@ -96,9 +98,7 @@ class SD3JointModelFlexible(ModelMixin, AttentionMixin, ConfigMixin):
         hidden_states: Optional[torch.Tensor],
         encoder_hidden_states: torch.Tensor,
         timestep: torch.Tensor,
-        pooled_projections: Optional[torch.Tensor] = None,
         joint_attention_kwargs: Optional[dict] = None,
-        return_dict: bool = False,
     ) -> tuple[Optional[torch.Tensor], torch.Tensor]:
         """Run both streams.
 
@@ -106,7 +106,7 @@ class SD3JointModelFlexible(ModelMixin, AttentionMixin, ConfigMixin):
             hidden_states: image latents (B, C, h, w), already scaled/shifted; None for a text-only pass.
             encoder_hidden_states: T5 last hidden state (B, L, joint_attention_dim).
             timestep: (B,) or scalar on the 0..1000 scale (1000 * sigma; 0 for the text denoiser).
-            pooled_projections: ignored (kept for SD3 call compatibility).
+            joint_attention_kwargs: passed to every joint block's attention processor.
 
         Returns:
             (velocity (B, C, h, w) or None, text logits (B, L, vocab_size)).

@@ -1,8 +1,9 @@
 """Shared plumbing of the COCO captioning tasks (no task is registered here).
 
 Protocol `ddit` (default) is the paper's: nothing fixed, every text position
-masked, 64 steps and a 128-token window (the model's defaults).  `lmms-eval`
-prompts for a caption and bounds it at 64 new tokens, so it is an answer request.
+masked, 64 steps and the model's whole text window (its defaults; 128 tokens
+for the released model).  `lmms-eval` prompts for a caption and bounds it at
+64 new tokens, so it is an answer request.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ddit_eval.api import ANSWER, CAPTION, AnswerRequest, CaptionRequest, Evaluation, Sample, Task
+from ddit_eval.prompts import TEXT_WINDOW
 from ddit_eval.settings import one_of, optional_int
 
-from ._hub_common import TEXT_WINDOW, with_answer_health
+from ._hub_common import with_answer_health
 
 LMMS_CAPTION_PROMPT = "Provide a one-sentence caption for the provided image."
 LMMS_CAPTION_LENGTH = 64

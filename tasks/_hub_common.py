@@ -6,10 +6,12 @@ does the rest: the `dataset` / `revision` settings, lazy rows, images decoded
 by the runner's loader threads, the protocol's effective settings, and the
 share of empty and unreadable answers.
 
-Protocols: `ddit` (default) is the paper's: D-DiT's prompt, the whole 128-token
-text window after it, answers cut at the first `</s>`.  `lmms-eval` uses
-lmms-eval 0.7.3's prompts and its answer-length limits, for comparison with
-numbers other models report there.
+Protocols: `ddit` (default) is the paper's: D-DiT's prompt, the rest of the
+model's text window after it (128 tokens for the released model), answers cut
+at the first `</s>`.  `lmms-eval` uses lmms-eval 0.7.3's prompts and its
+answer-length limits, for comparison with numbers other models report there.
+Where prompt + answer exceed the model's window, the model clamps the row and
+the run's notes say so.
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ from ddit_eval.api import ANSWER, AnswerRequest, Evaluation, Sample, Task
 from ddit_eval.data import DataRef, Table, check_dataset, check_revision, open_table
 from ddit_eval.errors import UsageError
 from ddit_eval.metrics.vqa import RULES as VQA_RULES
-from ddit_eval.prompts import DDIT_VQA
+from ddit_eval.prompts import DDIT_VQA, TEXT_WINDOW
 from ddit_eval.settings import one_of, optional_int, template, text
-
-TEXT_WINDOW = 128  # D-DiT's text sequence length: prompt + answer fit in it
 
 DDIT_VIZWIZ = ("Q: {question} Answer the question using a single word or phrase. "
                "Reply unanswerable if information is not present in the image. A: ")

@@ -13,13 +13,13 @@ from typing import Sequence
 import numpy as np
 
 from ddit_eval.api import AnswerRequest, Evaluation, Sample, Task
-from ddit_eval.prompts import DDIT_VQA
+from ddit_eval.prompts import DDIT_VQA, TEXT_WINDOW
 from ddit_eval.settings import integer, optional_int, template
 from ddit_eval.shapes import WORLD_VERSION
 
 VQA_TEMPLATE = DDIT_VQA
 ANSWER_SETTINGS = {"seed": 0, "resolution": 64, "steps": None, "answer_length": None, "prompt_template": VQA_TEMPLATE}
-ANSWER_CHECKS = {"seed": integer(), "resolution": integer(8), "steps": optional_int(1), "answer_length": optional_int(1, 128),
+ANSWER_CHECKS = {"seed": integer(), "resolution": integer(8), "steps": optional_int(1), "answer_length": optional_int(1, TEXT_WINDOW),
                  "prompt_template": template("question")}
 
 

@@ -136,20 +136,20 @@ class CocoFid(Task):
         return [str(self.captions.folder / name) for name in names]
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
-        import torch
-
+        from ddit_eval.environment import resolve_device
         from ddit_eval.image_metrics import ClipScore, fidelity_scores
 
+        device = resolve_device(self.device)  # Inception and CLIP go where the run said (--device)
         generated, reference = [r["prediction"][0] for r in records], self.reference_paths(records)
-        metrics, per_sample = fidelity_scores(generated, reference, self.fidelity), [{} for _ in records]
+        metrics, per_sample = fidelity_scores(generated, reference, self.fidelity, device), [{} for _ in records]
         if self.settings["clip_score"]:
             from ddit_eval.geneval.colors import load_clip
 
-            clip = ClipScore(*load_clip(self.settings["clip_weights"]), device="cuda" if torch.cuda.is_available() else "cpu")
+            clip = ClipScore(*load_clip(self.settings["clip_weights"]), device=device)
             clip.update(generated, [r["prompt"] for r in records])
             metrics, per_sample = {**metrics, **clip.compute()}, clip.per_sample()
         notes = [f"FID/KID/IS: {len(generated)} generated vs {len(reference)} reference images "
-                 f"({self.settings['reference_images']}), {self.fidelity.fitted(len(generated), len(reference)).describe()}"]
+                 f"({self.settings['reference_images']}), {self.fidelity.fitted(len(generated), len(reference)).describe(device)}"]
         if len(generated) != 30000:
             notes.append(f"FID on {len(generated)} samples: FID is biased by sample count, not comparable with FID-30K")
         return Evaluation(metrics, per_sample, notes, lower_is_better=LOWER_IS_BETTER)

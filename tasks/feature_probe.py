@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Iterator, Sequence
 
-from ddit_eval.api import ANSWER, Evaluation, Sample, Task
+from ddit_eval.api import ANSWER, Evaluation, Pipeline, Sample, Task
 from ddit_eval.errors import UsageError
 from ddit_eval.probe import settings as probe
 from ddit_eval.registry import TASKS, register_task
@@ -27,7 +27,7 @@ from ddit_eval.results import load_results
 
 
 @register_task
-class FeatureProbe(Task):
+class FeatureProbe(Pipeline):
     name = "feature-probe"
     description = "Study 1: encoder features -> GPT-2 captions -> LM answers VQAv2 (0/32-shot), vs D-DiT's own answers"
     data_source = "VQAv2 (as the vqav2 task) + Karpathy dataset_coco.json and COCO train2014 images (set karpathy_file, images_dir)"
@@ -61,9 +61,6 @@ class FeatureProbe(Task):
 
     def samples(self) -> Iterator[Sample]:
         return self.vqa.samples()
-
-    def build_request(self, sample: Sample, seed: int):
-        raise NotImplementedError("feature-probe is a pipeline: call run_pipeline(model, run_dir, options)")
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         from ddit_eval.probe.scoring import score_predictions

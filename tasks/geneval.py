@@ -55,6 +55,8 @@ class GenEval(Task):
         for i, line in enumerate(self.metadata):
             yield Sample(id=f"{i:05d}", doc={"prompt": line["prompt"], "tag": line["tag"], "metadata": line})
 
+    scores_images_dir = True
+
     def records_from_images_dir(self, path: str) -> list[dict]:
         """`score --images-dir`: a record per prompt folder of the official layout, as the runner records a prompt
         (id, describe_sample fields, absolute image paths); folders must match the metadata, images be readable."""
@@ -81,13 +83,14 @@ class GenEval(Task):
 
     # -- scoring
     def scorers(self):
-        """(detector, colour classifier), loaded once per task object."""
+        """(detector, colour classifier), loaded once per task object, on the run's device (--device)."""
         import torch
 
+        from ddit_eval.environment import resolve_device
         from ddit_eval.geneval.colors import ClipColorClassifier, load_clip
         from ddit_eval.geneval.detector import Mask2FormerDetector, load_official_detector
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(self.device)
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.settings["scorer_dtype"]]
         weights = self.settings["detector_weights"]
         if weights and Path(weights).is_dir():  # a transformers folder (a converted or test model)

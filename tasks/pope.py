@@ -24,6 +24,7 @@ class POPE(HubAnswerTask):
     data_source = also_works("POPE") + ", split test (category = adversarial / popular / random)"
     primary_metric = "accuracy"
     doc_columns = ("question_id", "question", "answer", "image_source", "category")
+    # lmms-eval's POPE asks for 128 new tokens: more than a 128-token window holds after the prompt (clamped, noted)
     protocols = {"ddit": Protocol(DDIT_VQA), "lmms-eval": Protocol(LMMS_SHORT, 128)}
     default_settings = {**data_settings("lmms-lab/POPE", "test"), **HubAnswerTask.answer_settings, "parse_rule": "pope"}
     setting_checks = {**ANSWER_CHECKS, "parse_rule": one_of(PARSE_RULES)}

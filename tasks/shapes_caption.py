@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 from ddit_eval.api import CAPTION, CaptionRequest, Evaluation, Sample, Task
+from ddit_eval.prompts import TEXT_WINDOW
 from ddit_eval.registry import register_task
 from ddit_eval.settings import integer, optional_int
 
@@ -23,7 +24,7 @@ class ShapesCaption(ShapesAnswerTask):
     request_kind = CAPTION
     default_settings = {"seed": 0, "resolution": 64, "steps": None, "caption_length": None, "num_images": 100}
     setting_checks = {"seed": integer(), "resolution": integer(8), "steps": optional_int(1),
-                      "caption_length": optional_int(1, 128), "num_images": integer(1)}
+                      "caption_length": optional_int(1, TEXT_WINDOW), "num_images": integer(1)}
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import captions, iter_scenes

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from ddit_eval.api import ANSWER, CAPTION, Evaluation, Request, Sample, Task
+from ddit_eval.api import ANSWER, CAPTION, Cell, Evaluation, Request, Sample, Sweep, Task
 from ddit_eval.errors import UsageError
 from ddit_eval.registry import TASKS, register_task
 
@@ -30,12 +30,11 @@ def step_counts(text: Any) -> list[int]:
 
 
 @register_task
-class StepsAblation(Task):
+class StepsAblation(Sweep):
     name = "steps-ablation"
     description = "Study 2: other tasks at several text-diffusion step counts; metric, time and network calls by steps"
     data_source = "the data of the tasks it runs (setting tasks)"
     primary_metric = "each task's headline metric, by steps"
-    request_kind = None  # its cells have their tasks' kinds
     default_settings = {"tasks": "vqav2,coco-caption", "steps": "4,8,16,32,64,128"}
     setting_checks = {"steps": step_counts}
 
@@ -53,7 +52,6 @@ class StepsAblation(Task):
             if cls.request_kind not in (ANSWER, CAPTION) or "steps" not in cls.default_settings or not cls.primary_metric:
                 raise UsageError(f"task {self.name!r}: setting tasks: {name!r} has no text-diffusion steps to vary "
                                  "(it must answer or caption, take a steps setting and have a headline metric)")
-        self.cell_tasks: list[StepsCell] = []
 
     def cells(self, inner_settings: Optional[Mapping[str, dict]] = None) -> list["StepsCell"]:
         """One cell per (task, steps), task by task; `inner_settings[task]` are that task's own --set values."""
@@ -61,22 +59,19 @@ class StepsAblation(Task):
         for task, given in inner_settings.items():
             if "steps" in given:
                 raise UsageError(f"--set {task}.steps: {self.name} sets the steps of {task} (use {self.name}.steps)")
-        self.cell_tasks = [StepsCell(self, TASKS.get(task)(**{**inner_settings.get(task, {}), "steps": n}), n)
-                           for task in self.task_names for n in self.step_counts]
-        return self.cell_tasks
+        return [StepsCell(self, TASKS.get(task)(**{**inner_settings.get(task, {}), "steps": n}), n)
+                for task in self.task_names for n in self.step_counts]
 
-    def summarize(self, summaries: Mapping[str, dict], records: Mapping[str, list[dict]], out_dir: str) -> dict:
-        """After the cells ran: metric by steps beside the paper's, cost per cell, paired CIs, plots."""
+    def summarize(self, cells: Sequence["StepsCell"], summaries: Mapping[str, dict], records: Mapping[str, list[dict]],
+                  out_dir: str) -> dict:
+        """After its cells ran (`cells`: those that did, in order): metric by steps beside the paper's, cost per
+        cell, paired CIs, plots.  The cells are passed in, not kept on the ablation between calls."""
         from ddit_eval.paper.steps import summarize_steps
 
-        cells = [c for c in self.cell_tasks if c.name in summaries]
         return {"config": self.config(), **summarize_steps(self.name, cells, summaries, records, Path(out_dir))}
 
-    def samples(self) -> Iterator[Sample]:
-        raise UsageError(f"{self.name} has no samples of its own: `run` expands it into its cells")
 
-
-class StepsCell(Task):
+class StepsCell(Cell):
     """The real task at one step count, under its own file-name-safe name (steps-ablation.vqav2.steps-8).
 
     Plots and extra outputs are the ablation's, not the inner task's (its files would collide across cells).
@@ -102,6 +97,11 @@ class StepsCell(Task):
 
     def describe_sample(self, sample: Sample) -> dict:
         return self.inner.describe_sample(sample)
+
+    def use_device(self, device: str) -> None:
+        """The inner task scores, so the run's device is its."""
+        super().use_device(device)
+        self.inner.use_device(device)
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         return self.inner.evaluate(records)

@@ -27,6 +27,7 @@ from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
 
 from PIL import Image
 
+from ..environment import offline
 from ..errors import UsageError
 from ..metrics.geneval import COLORS, TAGS
 
@@ -127,11 +128,6 @@ def default_cache_dir() -> Path:
     return Path(os.path.expanduser("~/.cache/ddit_eval/geneval"))
 
 
-def _offline() -> bool:
-    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-               for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
 def _download(url: str, timeout: float = 60.0) -> bytes:
     """The bytes at `url` (the only network access of this module; tests replace it)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -203,7 +199,7 @@ def load_metadata(path: Union[str, os.PathLike, None] = None,
     cached = cached_metadata_path(cache_dir)
     if cached.is_file():
         return _verify(cached.read_bytes(), f"cached GenEval metadata {cached} (delete it to download again)", expected)
-    if _offline():
+    if offline():
         raise UsageError(f"GenEval metadata is not cached at {cached} and downloads are off (HF_HUB_OFFLINE=1); "
                          f"{OFFLINE_HINT}")
     try:

@@ -30,8 +30,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from ddit_eval.api import AnswerRequest
+from ddit_eval.backends import DEFAULT_MODEL, load_backend_model
+from ddit_eval.environment import resolve_device
 from ddit_eval.errors import UsageError
-from ddit_eval.models import DEFAULT_MODEL, load_model
 from ddit_eval.prompts import DDIT_VQA
 from ddit_eval.seeding import sample_seed
 from ddit_eval.settings import integer, one_of, optional_int
@@ -92,16 +93,14 @@ class DDiTLmms(lmms):
         self.batch_size = batch_size
         self.accelerator = Accelerator()
         self._rank, self._world_size = self.accelerator.process_index, self.accelerator.num_processes
-        self.backend = load_model(str(pretrained), device=self._pick_device(device), dtype=dtype, mask_embedding=mask_embedding)
+        self.backend = load_backend_model(str(pretrained), device=self._pick_device(device), dtype=dtype, mask_embedding=mask_embedding)
         self.pretrained = str(pretrained)
 
     def _pick_device(self, device: Optional[str]) -> str:
         """cuda:LOCAL_RANK when CUDA is there (one model per rank), else what was asked, else cpu."""
-        import torch
-
         local = f"cuda:{self.accelerator.local_process_index}"
         if device in (None, "auto"):
-            return local if torch.cuda.is_available() else "cpu"
+            return local if resolve_device("auto") == "cuda" else "cpu"
         return local if self._world_size > 1 and str(device).startswith("cuda") else str(device)
 
     @property
@@ -133,7 +132,7 @@ class DDiTLmms(lmms):
     def generate_until(self, requests) -> list[str]:
         """Answers in request order, computed batch_size requests per backend call."""
         seen: Counter = Counter()
-        prepare = getattr(self.backend, "prepare", lambda request: request)  # image resize, as ddit-eval's loader does
+        prepare = self.backend.prepare  # image resize, as ddit-eval's loader does
         answers: list[str] = []
         progress = tqdm(total=len(requests), disable=self.rank != 0, desc="D-DiT answering")
         for start in range(0, len(requests), self.batch_size):

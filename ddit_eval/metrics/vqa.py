@@ -113,12 +113,14 @@ def vqa_accuracy(prediction: str, answers: Sequence[Union[str, Mapping]], rule: 
 class VQAAccuracy(Metric):
     """Official VQA accuracy x100, overall and per answer type.
 
+    "Two" is normalised to "2"; of the 10 leave-one-out subsets, the 3 without a "2" hold 2 matches
+    (2/3) and the other 7 hold 3 (1): (3 * 2/3 + 7) / 10 = 0.9.
+
     >>> m = VQAAccuracy()
     >>> m.update(["Two"], [["2"] * 3 + ["3"] * 7], ["number"])
     >>> m.compute()
-    {'accuracy': 100.0, 'accuracy_number': 100.0}
+    {'accuracy': 90.0, 'accuracy_number': 90.0}
     """
-
 
     def __init__(self, rule: str = "official") -> None:
         super().__init__()

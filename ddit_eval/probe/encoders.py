@@ -75,12 +75,14 @@ def weights_fingerprint(path_or_id: str, config: Any = None) -> dict:
 
 @register_encoder
 class DDiTEncoder(ImageEncoder):
-    """The loaded D-DiT's image-stream hidden states after one joint block (`DDiTModel.image_features`)."""
+    """The loaded D-DiT's image-stream hidden states after one joint block (`ddit_eval.model.features`)."""
 
     name = "ddit"
 
     def __init__(self, model: Any, layer: int, pooling: str, context: str) -> None:
-        if not hasattr(model, "image_features"):
+        from ddit_eval.model import DDiTModel
+
+        if not isinstance(model, DDiTModel):
             raise UsageError(f"encoder 'ddit' needs a D-DiT checkpoint as --model, not {getattr(model, 'name', model)!r}")
         blocks = len(model.transformer.transformer_blocks)
         if not -blocks <= layer < blocks:
@@ -95,7 +97,7 @@ class DDiTEncoder(ImageEncoder):
     def identity(self) -> dict:
         from ddit_eval.model.loader import resolve_checkpoint
 
-        mask_row = self.model.text_encoder.get_input_embeddings().weight[self.model.mask_token_id]
+        mask_row = self.model.text_encoder.get_input_embeddings().weight[self.model.codec.mask_token_id]
         return {"encoder": self.name, "checkpoint": self.model.checkpoint,
                 **weights_fingerprint(str(resolve_checkpoint(self.model.checkpoint))),
                 "mask_embedding_sha256": hashlib.sha256(mask_row.detach().float().cpu().numpy().tobytes()).hexdigest(),
@@ -104,7 +106,9 @@ class DDiTEncoder(ImageEncoder):
                 "device_type": self.model.device.type}
 
     def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        return self.model.image_features(images, layer=self.layer, pooling=self.pooling, context=self.context)
+        from ddit_eval.model.features import image_features
+
+        return image_features(self.model, images, layer=self.layer, pooling=self.pooling, context=self.context)
 
 
 # ----------------------------------------------------------------------------- clip

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from ddit_eval.api import Evaluation
+from ddit_eval.environment import cuda_available, resolve_device
 from ddit_eval.results import SampleLog, load_results
 from ddit_eval.runner import RunOptions, TaskOutcome, TaskRunner, select_samples, task_summary
 
@@ -36,13 +37,6 @@ from .settings import PAPER_ANSWERER
 from .training import Pairs, TrainConfig, loss_summary, train_decoder
 
 
-def probe_device(model: Any) -> torch.device:
-    device = getattr(model, "device", None)
-    if isinstance(device, torch.device):
-        return device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class FeatureProbeRun:
     """One run of the probe: `task` (the feature-probe task) on `model` into `run_dir`."""
 
@@ -50,7 +44,7 @@ class FeatureProbeRun:
         self.task, self.model, self.options = task, model, options
         self.settings = task.settings
         self.root = Path(run_dir) / "samples" / task.name
-        self.device = probe_device(model)
+        self.device = torch.device(resolve_device(task.device))  # the run's: decoder, CLIP and answerer go there
         self.vqa = task.vqa
         self.answerer = None  # built when a reply is first needed
         self.report: dict[str, Any] = {"encoders": {}, "prompts": {}}
@@ -236,7 +230,7 @@ class FeatureProbeRun:
 
 def _free_memory() -> None:
     gc.collect()
-    if torch.cuda.is_available():
+    if cuda_available():
         torch.cuda.empty_cache()
 
 

@@ -136,7 +136,7 @@ def shape_box(cell: int, size: int) -> tuple[int, int, int, int]:
 def draw_shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[int, int, int, int], fill) -> None:
     """Draw one shape filling the inclusive box; also used by the detector's templates."""
     x0, y0, x1, y1 = box
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    cx = (x0 + x1) / 2
     if kind == "square":
         draw.rectangle(box, fill=fill)
     elif kind == "circle":

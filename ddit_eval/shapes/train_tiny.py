@@ -1,6 +1,6 @@
 """Train the embedded tiny D-DiT on the shapes world with the paper's dual objective.
 
-    python -m ddit_eval.model.train_tiny --output DIR [--steps N] [--seed S]
+    python -m ddit_eval.shapes.train_tiny --output DIR [--steps N] [--seed S]
 
 Two stages, deterministic for a seed (CPU, fixed thread count):
 
@@ -52,7 +52,7 @@ from ddit_eval.shapes import (captions, describe, existence_question, generate_s
 from ddit_eval.shapes.language import OBJECTS, YES_NO_SUFFIX
 
 from ddit_eval.prompts import DDIT_VQA
-from ddit_eval.model.backend import DDiTDefaults, DDiTModel
+from ddit_eval.model.codec import DDiTCodec
 from ddit_eval.model.tiny import build_tiny_components, save_components
 
 RENDER_SIZE = 64  # the shapes suite renders at 64 px; the backend resizes to the model's resolution
@@ -126,13 +126,13 @@ def _text_examples(scenes, seed: int) -> list[tuple[int, str | None, str]]:
     return examples
 
 
-def _encode_examples(model: DDiTModel, examples, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _encode_examples(codec: DDiTCodec, examples, length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (prompt without `</s>` + target + `</s>`, eos-padded) and label masks (0 on the prompt)."""
-    eos = model.tokenizer.eos_token_id
+    eos = codec.tokenizer.eos_token_id
     ids, labels = [], []
     for _, prompt, target in examples:
-        head = model.tokenize([prompt], length, pad=False, eos=False)[0] if prompt else []
-        tail = model.tokenize([target], length, pad=False, eos=True)[0]
+        head = codec.tokenize([prompt], length, pad=False, eos=False)[0] if prompt else []
+        tail = codec.tokenize([target], length, pad=False, eos=True)[0]
         row = (head + tail)[:length]
         ids.append(row + [eos] * (length - len(row)))
         labels.append([0] * min(len(head), length) + [1] * (length - min(len(head), length)))
@@ -194,25 +194,25 @@ def _lr(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def image_loss(model: DDiTModel, x0, text_states, gen) -> torch.Tensor:
+def image_loss(transformer, x0, text_states, gen) -> torch.Tensor:
     u = torch.sigmoid(torch.randn(x0.shape[0], generator=gen))
     sigma = (u * 1000).round().clamp(1, 1000) / 1000
     s = sigma.view(-1, 1, 1, 1)
     noise = torch.randn(x0.shape, generator=gen)
     x_sigma = (1 - s) * x0 + s * noise
-    velocity, _ = model.transformer(x_sigma, text_states, sigma * 1000)
+    velocity, _ = transformer(x_sigma, text_states, sigma * 1000)
     return F.mse_loss(x_sigma - s * velocity, x0)
 
 
-def text_loss(model: DDiTModel, latents, ids, labels, gen) -> torch.Tensor:
+def text_loss(codec: DDiTCodec, latents, ids, labels, gen) -> torch.Tensor:
     b, length = ids.shape
     t = ((torch.rand(1, generator=gen) + torch.arange(b) / b) % 1) * (1 - 1e-3) + 1e-3  # antithetic
     masked = (torch.rand(b, length, generator=gen) < t[:, None]) & labels
-    noisy = torch.where(masked, torch.full_like(ids, model.mask_token_id), ids)
-    states = model.encode_text(noisy)
-    _, logits = model.transformer(latents, states, torch.zeros(b))
+    noisy = torch.where(masked, torch.full_like(ids, codec.mask_token_id), ids)
+    states = codec.encode_text(noisy)
+    _, logits = codec.transformer(latents, states, torch.zeros(b))
     logits = logits.float()
-    logits[..., model.mask_token_id] = -1e6
+    logits[..., codec.mask_token_id] = -1e6
     nll = -logits.log_softmax(-1).gather(-1, ids[..., None]).squeeze(-1)
     return (nll * masked / t[:, None]).sum() / (b * length)
 
@@ -234,25 +234,24 @@ def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
     torch.manual_seed(cfg.seed)
     started = time.monotonic()
     parts = build_tiny_components(seed=cfg.seed, **cfg.sizes)
-    defaults = DDiTDefaults(resolution=parts["defaults"]["resolution"], text_length=parts["defaults"]["text_length"],
-                            t2i_text_length=parts["defaults"]["t2i_text_length"])
-    model = DDiTModel(parts["transformer"], parts["vae"], parts["text_encoder"], parts["tokenizer"], parts["scheduler"],
-                      defaults=defaults)
+    defaults = parts["defaults"]
+    codec = DDiTCodec(parts["vae"], parts["text_encoder"], parts["tokenizer"], parts["transformer"], defaults.call_rows,
+                      vae_rows=defaults.vae_rows)
     res, text_len, t2i_len = defaults.resolution, defaults.text_length, defaults.t2i_text_length
 
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     scenes = generate_scenes(cfg.seed, cfg.scenes, "train")
     extra = _geneval_scenes(cfg.seed, copies=cfg.geneval_copies) if cfg.geneval_copies else []
     all_scenes = scenes + [s for s, _ in extra]
-    pixels = model.preprocess([render(s, RENDER_SIZE) for s in all_scenes], res)
+    pixels = codec.preprocess([render(s, RENDER_SIZE) for s in all_scenes], res)
     log(f"data: {len(scenes)} train scenes + {len(extra)} GenEval-style scenes at {res}px")
 
-    recon = train_vae(model.vae, pixels, cfg, log)
+    recon = train_vae(codec.vae, pixels, cfg, log)
     with torch.no_grad():
-        dists = [model.vae.encode(pixels[i:i + 256]).latent_dist for i in range(0, len(pixels), 256)]
+        dists = [codec.vae.encode(pixels[i:i + 256]).latent_dist for i in range(0, len(pixels), 256)]
     mean, std = torch.cat([d.mean for d in dists]), torch.cat([d.std for d in dists])
     shift, scale = mean.mean().item(), 1.0 / mean.std().item()
-    model.vae.register_to_config(shift_factor=shift, scaling_factor=scale)
+    codec.vae.register_to_config(shift_factor=shift, scaling_factor=scale)
 
     def latents(rows: torch.Tensor) -> torch.Tensor:
         """Scaled posterior samples of the given scenes."""
@@ -262,15 +261,15 @@ def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
     scene_idx, prompts = _t2i_prompts(scenes)
     scene_idx += [len(scenes) + k for k in range(len(extra))]
     prompts += [p for _, p in extra]
-    prompt_ids = torch.tensor(model.tokenize(prompts, t2i_len))
-    null_ids = torch.tensor(model.tokenize([" "], t2i_len))
+    prompt_ids = torch.tensor(codec.tokenize(prompts, t2i_len))
+    null_ids = torch.tensor(codec.tokenize([" "], t2i_len))
     examples = _text_examples(scenes, cfg.seed)
-    text_ids, text_labels = _encode_examples(model, examples, text_len)
+    text_ids, text_labels = _encode_examples(codec, examples, text_len)
     example_scene = torch.tensor([i for i, _, _ in examples])
     scene_idx = torch.tensor(scene_idx)
     log(f"data: {len(prompts)} text-to-image pairs, {len(examples)} text examples")
 
-    trained = [model.transformer.train(), model.text_encoder.eval()]  # eval: no T5 dropout (the backend runs it so)
+    trained = [codec.transformer.train(), codec.text_encoder.eval()]  # eval: no T5 dropout (the backend runs it so)
     emas = [copy.deepcopy(m).eval().requires_grad_(False) for m in trained]
     params = [p for m in trained for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -281,10 +280,10 @@ def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
             group["lr"] = _lr(step, cfg)
         pick = torch.randint(len(prompts), (cfg.batch_size,), generator=gen)
         drop = torch.rand(cfg.batch_size, generator=gen) < cfg.cfg_dropout
-        states = model.encode_text(torch.where(drop[:, None], null_ids, prompt_ids[pick]))
-        l_img = image_loss(model, latents(scene_idx[pick]), states, gen)
+        states = codec.encode_text(torch.where(drop[:, None], null_ids, prompt_ids[pick]))
+        l_img = image_loss(codec.transformer, latents(scene_idx[pick]), states, gen)
         rows = torch.randint(len(examples), (cfg.batch_size,), generator=gen)
-        l_txt = text_loss(model, latents(example_scene[rows]), text_ids[rows], text_labels[rows], gen)
+        l_txt = text_loss(codec, latents(example_scene[rows]), text_ids[rows], text_labels[rows], gen)
         loss = l_img + cfg.text_weight * l_txt
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -317,7 +316,7 @@ def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ddit_eval.model.train_tiny", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ddit_eval.shapes.train_tiny", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", required=True, help="checkpoint folder to write (official diffusers layout)")
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)

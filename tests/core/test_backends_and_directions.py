@@ -1,4 +1,4 @@
-"""Issue 14: model backends come from a registry; `compare` knows each metric's direction and
+"""Model backends come from a registry; `compare` knows each metric's direction and
 prints the smallest drop the sample count can detect."""
 
 import json
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ddit_eval.api import ANSWER, Evaluation
+from ddit_eval.backends import BACKENDS, Backend, backend_for, register_backend
 from ddit_eval.compare import min_detectable_drop
 from ddit_eval.doubles import load_double
-from ddit_eval.models import Backend, backend_for, backend_names, register_backend
 from ddit_eval.registry import TASKS, include_path, register_task
 
 include_path(Path(__file__).parent / "plugins")
@@ -40,7 +40,7 @@ class ToyColorsWithErrorRate(ToyColors):
 
 
 def test_a_third_backend_registers_without_touching_the_core(cli, tmp_path):
-    assert {"ddit", "double", "answers-only"} <= set(backend_names())
+    assert {"ddit", "double", "answers-only"} <= set(BACKENDS.names())
     assert backend_for("answers-only:anything")[0].name == "answers-only"
     assert backend_for("owner/name")[0].name == "ddit" and backend_for("double:pixel")[0].name == "double"
     code, _, _ = cli("run", "--tasks", "toy-colors", "--model", "answers-only:x", "--output-dir", tmp_path / "ok")
@@ -49,7 +49,7 @@ def test_a_third_backend_registers_without_touching_the_core(cli, tmp_path):
 
 
 def test_a_task_the_backend_cannot_serve_is_one_line_before_any_work(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr("ddit_eval.cli.load_model", lambda *a, **k: pytest.fail("the model must not load"))
+    monkeypatch.setattr("ddit_eval.cli.load_backend_model", lambda *a, **k: pytest.fail("the model must not load"))
     code, _, err = cli("run", "--tasks", "toy-draw", "--model", "answers-only:x", "--output-dir", tmp_path / "no")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "cannot serve task 'toy-draw' (generate_images requests)" in err

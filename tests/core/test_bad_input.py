@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness_helpers import run_subprocess
+from helpers.harness import run_subprocess
 
 
 def _one_line_error(code, err):

@@ -1,4 +1,4 @@
-"""Issue 14: data-parallel runs under torchrun (gloo on CPU).
+"""Data-parallel runs under torchrun (gloo on CPU).
 
 Results must not depend on the world size, and a run killed at one world size must resume at
 another with no sample lost or computed twice.  The launcher tests start real process groups.
@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from harness_helpers import descendants
+from helpers.harness import descendants
 
+from ddit_eval.backends import load_backend_model
 from ddit_eval.distributed import World
-from ddit_eval.models import load_model
 from ddit_eval.registry import TASKS, include_path
 from ddit_eval.runner import RunOptions, TaskRunner
 
@@ -62,7 +62,7 @@ def _toy(n=30):
 
 
 def test_each_rank_takes_a_disjoint_share_and_rank_0_scores_the_union(tmp_path):
-    model, options = load_model("double:pixel?wrong=0.2"), RunOptions(batch_size=4, loader_workers=0)
+    model, options = load_backend_model("double:pixel?wrong=0.2"), RunOptions(batch_size=4, loader_workers=0)
     samples = list(_toy().samples())
     shares = [_Rank(k, 2).share(samples) for k in range(2)]
     assert [s.id for s in shares[1]] == [f"c{i:04d}" for i in range(1, 30, 2)]
@@ -77,7 +77,7 @@ def test_each_rank_takes_a_disjoint_share_and_rank_0_scores_the_union(tmp_path):
 
 
 def test_rank_logs_left_by_a_killed_run_are_folded_at_any_world_size(tmp_path):
-    model, options = load_model("double:pixel"), RunOptions(batch_size=4, loader_workers=0)
+    model, options = load_backend_model("double:pixel"), RunOptions(batch_size=4, loader_workers=0)
     for rank in range(4):  # a 4-rank run that died after each rank's first batch
         runner = TaskRunner(model, tmp_path, RunOptions(batch_size=4, loader_workers=0, limit=None), _Rank(rank, 4))
         runner._compute(_toy(), list(_toy().samples())[rank::4][:4], 0, 30)
@@ -103,7 +103,7 @@ def test_a_failing_rank_says_which_rank_and_what_it_had_finished(tmp_path, monke
 
     monkeypatch.setattr(SampleLog, "append", append)
     with pytest.raises(OSError):
-        TaskRunner(load_model("double:pixel"), tmp_path, RunOptions(batch_size=2, loader_workers=0), _Rank(1, 2)).run(_toy(12))
+        TaskRunner(load_backend_model("double:pixel"), tmp_path, RunOptions(batch_size=2, loader_workers=0), _Rank(1, 2)).run(_toy(12))
     assert "rank 1 of 2 failed in task 'toy-colors' after 4 of its 6 samples" in capsys.readouterr().err
     assert len((tmp_path / "samples/toy-colors.rank1.jsonl").read_text().splitlines()) == 4
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness_helpers import descendants
+from helpers.harness import descendants
 
 from ddit_eval.run_folder import RunFolder
 

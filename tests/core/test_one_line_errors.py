@@ -43,9 +43,9 @@ def test_an_unknown_double_suggests_the_close_name_before_any_banner(cli, tmp_pa
 
 
 def test_good_double_options_still_load():
-    from ddit_eval.models import load_model
+    from ddit_eval.backends import load_backend_model
 
-    model = load_model("double:pixel?delay=0&wrong=0.5&fail=x")
+    model = load_backend_model("double:pixel?delay=0&wrong=0.5&fail=x")
     assert (model.delay, model.wrong, model.fail) == (0.0, 0.5, "x") and model.config()["device"] == "cpu"
 
 
@@ -68,7 +68,7 @@ def test_cuda_is_checked_before_the_model_loads(cli, tmp_path, monkeypatch):
     def no_load(*args, **kwargs):
         raise AssertionError("the model was loaded before --device was checked")
 
-    monkeypatch.setattr(ddit_eval.cli, "load_model", no_load)
+    monkeypatch.setattr(ddit_eval.cli, "load_backend_model", no_load)
     out = tmp_path / "run"
     code, _, err = cli("run", *TOY, "--device", "cuda", "--output-dir", out)
     line = _one_line_error(code, err)
@@ -147,7 +147,7 @@ def test_offline_means_what_huggingface_hub_means(monkeypatch, value, offline):
 def test_one_answer_to_local_path_or_hub_id(value, local):
     from ddit_eval import environment
     from ddit_eval.data import is_local
-    from ddit_eval.models import looks_like_path
+    from ddit_eval.backends import looks_like_path
 
     assert environment.is_local_path(value) is local and is_local(value) is local and looks_like_path(value) is local
 

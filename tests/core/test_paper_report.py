@@ -2,7 +2,6 @@
 reported for the model that was run, and rows that are not reproductions saying why."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +11,7 @@ import pytest
 from ddit_eval.cli import main
 from ddit_eval.paper import paper_table, steps_reported
 from ddit_eval.paper.report import write_paper_report
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
-import benchmark_data  # noqa: E402
+from helpers import benchmark_data
 
 
 def test_numbers_are_the_papers():

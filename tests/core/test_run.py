@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness_helpers import run_subprocess, samples
+from helpers.harness import run_subprocess, samples
 
 TOY = ["--tasks", "toy-colors,toy-draw", "--model", "double:pixel"]
 

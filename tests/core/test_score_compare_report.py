@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness_helpers import samples
+from helpers.harness import samples
 from ddit_eval.compare import paired_bootstrap_ci
 
 

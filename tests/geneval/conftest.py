@@ -4,7 +4,9 @@ import json
 
 import pytest
 import torch
-from geneval_helpers import IMAGES_PER_PROMPT, METADATA, confident_detector, tiny_clip_config, tiny_tokenizer
+from geneval_helpers import IMAGES_PER_PROMPT, METADATA, confident_detector
+
+from helpers.tiny_clip import tiny_clip_config, tiny_clip_tokenizer
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +20,7 @@ def scorer_files(tmp_path_factory):
     confident_detector().save_pretrained(root / "detector")
     torch.manual_seed(0)
     CLIPModel(tiny_clip_config()).save_pretrained(root / "clip")
-    CLIPProcessor(image_processor=colors._image_processor(32), tokenizer=tiny_tokenizer()).save_pretrained(root / "clip")
+    CLIPProcessor(image_processor=colors._image_processor(32), tokenizer=tiny_clip_tokenizer()).save_pretrained(root / "clip")
     return root
 
 

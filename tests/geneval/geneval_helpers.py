@@ -6,15 +6,8 @@ so the dog prompt passes and the colour one goes to CLIP.  Scoring costs seconds
 (mmdet's pipeline resizes to 800 px), so the shared run is small.
 """
 
-import sys
-from pathlib import Path
-
 import torch
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_colors import tiny_config as tiny_clip_config  # noqa: E402
-from test_colors import tiny_tokenizer  # noqa: E402
-from test_detector import tiny_model as tiny_detector  # noqa: E402
+from test_detector import tiny_model as tiny_detector
 
 METADATA = [
     {"tag": "single_object", "include": [{"class": "dog", "count": 1}], "prompt": "a photo of a dog"},

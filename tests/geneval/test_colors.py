@@ -8,27 +8,7 @@ from PIL import Image
 from ddit_eval.errors import UsageError
 from ddit_eval.geneval import colors as gc
 from ddit_eval.metrics.geneval import COLORS, Detection
-
-
-def tiny_config(act="quick_gelu"):
-    from transformers import CLIPConfig
-
-    text = dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-                max_position_embeddings=77, hidden_act=act, bos_token_id=0, eos_token_id=1, pad_token_id=1)
-    vision = dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-                  num_attention_heads=4, hidden_act=act)
-    return CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)
-
-
-def tiny_tokenizer():
-    """A character-level CLIP BPE tokenizer (no merges): enough for the templates, no download."""
-    from transformers import CLIPTokenizer
-
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for c in "abcdefghijklmnopqrstuvwxyz-":
-        vocab[c] = len(vocab)
-        vocab[c + "</w>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[])
+from helpers.tiny_clip import tiny_clip_config, tiny_clip_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +16,19 @@ def classifier():
     from transformers import CLIPModel
 
     torch.manual_seed(0)
-    return gc.ClipColorClassifier(CLIPModel(tiny_config()), 32, tokenizer=tiny_tokenizer())
+    return gc.ClipColorClassifier(CLIPModel(tiny_clip_config()), 32, tokenizer=tiny_clip_tokenizer())
 
 
 def test_quick_gelu_is_required():
     from transformers import CLIPModel
 
     torch.manual_seed(0)
-    gc.assert_quick_gelu(CLIPModel(tiny_config("quick_gelu")))
+    gc.assert_quick_gelu(CLIPModel(tiny_clip_config("quick_gelu")))
     with pytest.raises(UsageError, match="quick_gelu") as err:
-        gc.assert_quick_gelu(CLIPModel(tiny_config("gelu")))
+        gc.assert_quick_gelu(CLIPModel(tiny_clip_config("gelu")))
     assert "\n" not in str(err.value)
     with pytest.raises(UsageError, match="quick_gelu"):
-        gc.ClipColorClassifier(CLIPModel(tiny_config("gelu")), 32, tokenizer=tiny_tokenizer())
+        gc.ClipColorClassifier(CLIPModel(tiny_clip_config("gelu")), 32, tokenizer=tiny_clip_tokenizer())
 
 
 def test_object_is_pasted_through_its_mask_onto_grey_and_cropped_to_its_box():
@@ -123,8 +103,8 @@ def test_load_clip_from_a_local_folder(tmp_path):
     from transformers import CLIPModel, CLIPProcessor
 
     torch.manual_seed(0)
-    CLIPModel(tiny_config()).save_pretrained(tmp_path)
-    CLIPProcessor(image_processor=gc._image_processor(32), tokenizer=tiny_tokenizer()).save_pretrained(tmp_path)
+    CLIPModel(tiny_clip_config()).save_pretrained(tmp_path)
+    CLIPProcessor(image_processor=gc._image_processor(32), tokenizer=tiny_clip_tokenizer()).save_pretrained(tmp_path)
     model, processor = gc.load_clip(str(tmp_path))
     clf = gc.ClipColorClassifier(model, processor)
     assert clf.image_processor.crop_size == {"height": 32, "width": 32} and clf.tokenizer is processor.tokenizer

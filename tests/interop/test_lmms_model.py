@@ -9,9 +9,9 @@ pytest.importorskip("lmms_eval")
 
 from lmms_toy import TASK, write_task  # noqa: E402
 
+from ddit_eval.backends import DEFAULT_MODEL  # noqa: E402
 from ddit_eval.errors import UsageError  # noqa: E402
 from ddit_eval.interop.lmms_model import DDiTLmms, cut_at_stops, ddit_prompt  # noqa: E402
-from ddit_eval.models import DEFAULT_MODEL  # noqa: E402
 from ddit_eval.prompts import DDIT_VQA  # noqa: E402
 from ddit_eval.seeding import sample_seed  # noqa: E402
 from ddit_eval.tasks._hub_common import DDIT_VIZWIZ  # noqa: E402
@@ -50,6 +50,9 @@ class Recorder:
 
     def __init__(self):
         self.calls = []
+
+    def prepare(self, request):
+        return request
 
     def answer(self, requests):
         self.calls.append(list(requests))

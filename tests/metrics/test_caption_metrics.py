@@ -3,6 +3,7 @@
 Java starts slowly, so one scoring run is shared by the module.
 """
 
+import math
 import shutil
 
 import pytest
@@ -30,11 +31,50 @@ def scored():
     return metric.compute(), metric.per_sample()
 
 
+# What the PTB tokenizer makes of REFS and PREDS (lower case, punctuation dropped), written out by hand.
+TOKENIZED_REFS = {
+    "0": ["a red circle in the top left", "a red circle", "a circle that is red", "one red circle", "a red round shape"],
+    "1": ["a blue square and a green cross", "two shapes a blue square and a green cross", "a blue square a green cross",
+          "there is a blue square and a green cross", "a green cross and a blue square"],
+    "2": ["three shapes", "a yellow triangle a purple circle and a red square", "three colored shapes",
+          "a triangle a circle and a square", "shapes on gray"],
+}
+TOKENIZED_PREDS = {"0": ["a red circle"], "1": [""], "2": ["a picture of a dog"]}
+
+# BLEU worked by hand from pycocoevalcap's bleu_scorer (corpus BLEU, "closest" reference length, x100).
+# Clipped n-gram matches of the three predictions over the n-grams they hold:
+#   1-grams: 3 + 0 + 2 of 3 + 0 + 5 ("a" twice in "a picture of a dog"; a reference of image 2 holds it 3 times)
+#   2-grams: 2 + 0 + 0 of 2 + 0 + 4;  3-grams: 1 + 0 + 0 of 1 + 0 + 3;  4-grams: 0 of 0 + 0 + 2
+# Closest reference lengths: 3, 6 (the shortest, nearest to 0 words) and 3 (3 and 7 are both 2 words from 5:
+# the shorter) = 12 against 8 words: brevity penalty exp(1 - 12 / 8).  pycocoevalcap adds tiny = 1e-15 to
+# each match count and small = 1e-9 to each n-gram count, so the 0 4-gram matches leave BLEU-4 just above 0.
+_TINY, _SMALL = 1e-15, 1e-9
+_PRECISIONS = [(5 + _TINY) / (8 + _SMALL), (2 + _TINY) / (6 + _SMALL), (1 + _TINY) / (4 + _SMALL), _TINY / (2 + _SMALL)]
+_BREVITY = math.exp(1 - 12 / 8)
+HAND_BLEU = {f"BLEU-{n}": 100 * math.prod(_PRECISIONS[:n]) ** (1 / n) * _BREVITY for n in (1, 2, 3, 4)}
+# ROUGE-L by hand (pycocoevalcap's rouge.py, beta = 1.2): per caption, the best LCS precision P and recall R
+# over its references give (1 + beta^2) P R / (R + beta^2 P).  "a red circle" is a reference: 1.  The empty
+# caption: 0.  "a picture of a dog": LCS "a a" (2 words), P = 2/5 (vs 10- and 7-word references), R = 2/7.
+_P, _R = 2 / 5, 2 / 7
+HAND_ROUGE_L = [100.0, 0.0, 100 * (1 + 1.2 ** 2) * _P * _R / (_R + 1.2 ** 2 * _P)]
+
+
+def official_scores(scorer):
+    """A pycocoevalcap scorer (the official COCO caption code) on the hand-tokenized captions, x100."""
+    score, each = scorer.compute_score(TOKENIZED_REFS, TOKENIZED_PREDS)
+    return 100 * float(score), [100 * float(x) for x in each]
+
+
 @needs_java
 def test_all_metrics_reported_x100(scored):
+    from pycocoevalcap.meteor.meteor import Meteor
+
     corpus, _ = scored
     assert list(corpus) == list(NAMES)
-    assert all(0 <= v <= 100 for k, v in corpus.items() if k != "CIDEr")
+    assert {k: corpus[k] for k in HAND_BLEU} == pytest.approx(HAND_BLEU, rel=1e-9)
+    assert HAND_BLEU["BLEU-1"] == pytest.approx(37.908, abs=1e-3)  # 5/8 * exp(-1/2)
+    assert corpus["ROUGE-L"] == pytest.approx(sum(HAND_ROUGE_L) / 3, rel=1e-9)
+    assert corpus["METEOR"] == pytest.approx(official_scores(Meteor())[0], rel=1e-9)
 
 
 @needs_java
@@ -54,7 +94,19 @@ def test_empty_caption_scores_zero(scored):
 
 @needs_java
 def test_per_sample_means_equal_corpus_for_cider_and_rouge(scored):
+    """ROUGE-L per caption by hand (above); CIDEr(-D) from pycocoevalcap's Cider on the hand-tokenized text.
+
+    By hand too: the empty caption has no n-gram, and the only n-gram of "a picture of a dog" that any
+    reference holds is "a", which every image's references hold: its idf log(3/3) is 0, so both score 0.
+    """
+    from pycocoevalcap.cider.cider import Cider
+
     corpus, each = scored
+    assert [s["ROUGE-L"] for s in each] == pytest.approx(HAND_ROUGE_L, rel=1e-9)
+    cider, cider_each = official_scores(Cider())
+    assert cider_each[1:] == [0.0, 0.0] and cider_each[0] > 100
+    assert [s["CIDEr"] for s in each] == pytest.approx(cider_each, rel=1e-9)
+    assert corpus["CIDEr"] == pytest.approx(cider, rel=1e-9) and cider == pytest.approx(cider_each[0] / 3, rel=1e-9)
     for name in ("CIDEr", "ROUGE-L"):
         assert sum(s[name] for s in each) / len(each) == pytest.approx(corpus[name])
 

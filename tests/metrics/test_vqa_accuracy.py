@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-from vqa_reference import ARTICLES, CONTRACTIONS, MANUAL_MAP, PUNCT, OfficialVQAEval
 
 from ddit_eval.errors import UsageError
 from ddit_eval.metrics.vqa import VQAAccuracy, normalize_answer, process_punctuation, vqa_accuracy
+from helpers.vqa_reference import ARTICLES, CONTRACTIONS, MANUAL_MAP, PUNCT, OfficialVQAEval
 
 TABLES = json.loads((Path(__file__).parents[2] / "ddit_eval/metrics/vqa_tables.json").read_text())
 

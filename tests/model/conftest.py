@@ -1,9 +1,9 @@
 """A tiny random D-DiT, built once per session in the official layout and loaded like a real one."""
 
 import pytest
-from torch_threads import one_torch_thread
 
 from ddit_eval.model import build_tiny_checkpoint, load_model
+from helpers.torch_threads import one_torch_thread
 
 
 @pytest.fixture(scope="package", autouse=True)

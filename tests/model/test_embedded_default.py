@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ddit_eval.backends import DEFAULT_MODEL
 from ddit_eval.cli import main
 from ddit_eval.shapes.train_tiny import TrainConfig, train
-from ddit_eval.models import DEFAULT_MODEL
 
 TASKS = "shapes-vqa,shapes-caption"
 

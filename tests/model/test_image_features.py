@@ -10,9 +10,9 @@ IMAGES = [shape_image((220, 40, 40)), shape_image((40, 70, 220), size=(32, 44)),
 
 def block_outputs(model, images, context_ids):
     """Every block's image-stream output, taken by hooks on a full forward (the reference)."""
-    pixels = model.preprocess(images, model.defaults.resolution)
-    latents = torch.cat([model.encode_images(pixels[i:i + 1]) for i in range(len(images))])
-    hidden = model.encode_text(torch.tensor(context_ids)).expand(len(images), -1, -1)
+    pixels = model.codec.preprocess(images, model.defaults.resolution)
+    latents = torch.cat([model.codec.encode_images(pixels[i:i + 1]) for i in range(len(images))])
+    hidden = model.codec.encode_text(torch.tensor(context_ids)).expand(len(images), -1, -1)
     outputs = []
     handles = [b.register_forward_hook(lambda m, a, out: outputs.append(out[1])) for b in model.transformer.transformer_blocks]
     with torch.no_grad():
@@ -26,7 +26,7 @@ def block_outputs(model, images, context_ids):
 
 def test_features_are_the_chosen_block_pooled(tiny_model):
     n_blocks = len(tiny_model.transformer.transformer_blocks)
-    masked = [[tiny_model.mask_token_id] * tiny_model.text_length]
+    masked = [[tiny_model.codec.mask_token_id] * tiny_model.text_length]
     reference = block_outputs(tiny_model, IMAGES, masked)
     assert len(reference) == n_blocks
     for layer in (0, -1):

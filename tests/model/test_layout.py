@@ -58,7 +58,7 @@ def test_sizes_are_read_from_the_configs(tiny_model, tiny_path):
     assert m.vae.config.scaling_factor == vae_cfg["scaling_factor"] == 1.5
     assert m.vae.config.shift_factor == vae_cfg["shift_factor"] == 0.05
     assert m.transformer.config.vocab_size == len(m.tokenizer) == m.text_encoder.config.vocab_size
-    assert m.mask_token_id == m.tokenizer.convert_tokens_to_ids("<extra_id_0>") == len(m.tokenizer) - 1
+    assert m.codec.mask_token_id == m.tokenizer.convert_tokens_to_ids("<extra_id_0>") == len(m.tokenizer) - 1
     assert m.tokenizer.eos_token_id == 1 and m.tokenizer.pad_token_id == 0
     assert m.scheduler.config.shift == 3.0
     assert (m.defaults.resolution, m.text_length, m.defaults.t2i_text_length) == (32, 48, 32)
@@ -76,8 +76,8 @@ def test_mask_embedding_option(tiny_path, tmp_path):
     torch.save(vector, tmp_path / "mask_emb.pt")
     m = load_model(str(tiny_path), device="cpu", mask_embedding=str(tmp_path / "mask_emb.pt"))
     table = m.text_encoder.get_input_embeddings().weight
-    assert torch.equal(table[m.mask_token_id], vector)
-    assert not torch.equal(table[m.mask_token_id - 1], vector)
+    assert torch.equal(table[m.codec.mask_token_id], vector)
+    assert not torch.equal(table[m.codec.mask_token_id - 1], vector)
 
 
 def test_mask_embedding_from_the_command_line(tiny_path, tmp_path, capsys):
@@ -118,7 +118,7 @@ def test_every_size_comes_from_the_checkpoint(tmp_path):
     tokenizer.save_pretrained(path / "tokenizer")
     m = load_model(str(path), device="cpu")
     assert (m.vae.config.scaling_factor, m.vae.config.shift_factor) == (0.8, -0.2)
-    assert m.mask_token_id == len(m.tokenizer) - 1 == m.transformer.config.vocab_size - 1
+    assert m.codec.mask_token_id == len(m.tokenizer) - 1 == m.transformer.config.vocab_size - 1
     assert m.tokenize(["a red circle"], 8) == [m.tokenize(["a red circle"], 8, pad=False)[0] + [1] * 4]
     assert torch.equal(sigma_schedule(m.scheduler.config, 5), _sigmas(FlowMatchEulerDiscreteScheduler(shift=1.7), 5))
     assert not torch.equal(sigma_schedule(m.scheduler.config, 5), _sigmas(FlowMatchEulerDiscreteScheduler(shift=3.0), 5))
@@ -132,12 +132,12 @@ def test_every_size_comes_from_the_checkpoint(tmp_path):
     assert t5_ids[0].shape == (m.defaults.call_rows, 32) and t5_ids[0][:2, -1].tolist() == [1, 1]
     with torch.no_grad():
         pixels = torch.rand(1, 3, 32, 32) * 2 - 1
-        # the backend's VAE call runs at the fixed call shape (8 rows), which rounds otherwise than 1 row
-        mean = m.vae.encode(pixels.expand(m.defaults.call_rows, -1, -1, -1)).latent_dist.mean[:1]
-        assert torch.equal(m.encode_images(pixels), (mean + 0.2) * 0.8)
+        # the backend's VAE calls run at their fixed shape (vae_rows), which may round otherwise than another
+        mean = m.vae.encode(pixels.expand(m.defaults.vae_rows, -1, -1, -1)).latent_dist.mean[:1]
+        assert torch.equal(m.codec.encode_images(pixels), (mean + 0.2) * 0.8)
         z = torch.randn(1, 4, 16, 16)
-        decoded = m.vae.decode((z / 0.8 - 0.2).expand(m.defaults.call_rows, -1, -1, -1)).sample[:1]
-        assert torch.equal(m.decode_latents(z), (decoded * 0.5 + 0.5).clamp(0, 1))
+        decoded = m.vae.decode((z / 0.8 - 0.2).expand(m.defaults.vae_rows, -1, -1, -1)).sample[:1]
+        assert torch.equal(m.codec.decode_latents(z), (decoded * 0.5 + 0.5).clamp(0, 1))
 
 
 def _sigmas(scheduler, steps):
@@ -149,7 +149,7 @@ def test_released_checkpoints_get_the_paper_protocol(tiny_path, tmp_path):
     import shutil
 
     from ddit_eval.model import DDiTDefaults
-    from ddit_eval.model.tiny import DEFAULTS_KEY
+    from ddit_eval.model.defaults import DEFAULTS_KEY
 
     copy = shutil.copytree(tiny_path, tmp_path / "released-like")
     index = json.loads((copy / "model_index.json").read_text())
@@ -167,4 +167,4 @@ def test_mask_embedding_from_the_released_folder(tiny_path, tmp_path):
     vector = torch.linspace(-1, 1, 32)
     torch.save(vector.reshape(1, 32), folder / "mask_token_emb.00-of-01.pth")
     m = load_model(str(tiny_path), device="cpu", mask_embedding=str(folder))
-    assert torch.equal(m.text_encoder.get_input_embeddings().weight[m.mask_token_id], vector)
+    assert torch.equal(m.text_encoder.get_input_embeddings().weight[m.codec.mask_token_id], vector)

@@ -13,7 +13,7 @@ def test_prepared_image_preprocesses_to_the_same_tensor(tiny_model):
         image = shape_image(size=size, box=(4, 4, 20, 20))
         prepared = tiny_model.prepare(CaptionRequest(id="x", image=image, seed=0)).image
         assert prepared.size == (resolution, resolution)
-        assert torch.equal(tiny_model.preprocess([image], resolution), tiny_model.preprocess([prepared], resolution))
+        assert torch.equal(tiny_model.codec.preprocess([image], resolution), tiny_model.codec.preprocess([prepared], resolution))
 
 
 def test_answers_are_identical_with_and_without_prepare(tiny_model):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from ddit_eval.api import AnswerRequest, CaptionRequest, ImageRequest
+from ddit_eval.api import AnswerRequest, CaptionRequest
 from ddit_eval.model.i2t import TextSampling, sample_tokens
 from ddit_eval.model.t2i import euler_cfg, initial_noise, sigma_schedule
 
@@ -154,7 +154,7 @@ class Recorder:
 def test_image_sampler_equals_diffusers_scheduler_steps(tiny_model):
     m, steps, guidance = tiny_model, 5, 7.0
     ids = torch.tensor(m.tokenize(["a photo of a red circle", "two blue squares", "", ""], m.defaults.t2i_text_length))
-    states = m.encode_text(ids)
+    states = m.codec.encode_text(ids)
     cond, uncond = states[:2], states[2:]
     noise = initial_noise([3, 4], (4, 16, 16))
     recorder = Recorder(m.transformer)
@@ -205,8 +205,8 @@ def _infill_stub(model, outputs):
     seen = []
 
     def infill(jobs, steps):
-        seen.append(([(list(p), total) for p, total, _ in jobs], steps))
-        return [list(p) + outputs[i][: total - len(p)] for i, (p, total, _) in enumerate(jobs)]
+        seen.append(([(list(j.prompt), j.total) for j in jobs], steps))
+        return [list(j.prompt) + outputs[i][: j.total - len(j.prompt)] for i, j in enumerate(jobs)]
 
     model._infill = infill
     return seen

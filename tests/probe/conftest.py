@@ -1,17 +1,14 @@
 """Tiny random CLIP and GPT-2 saved locally, the benchmark fixtures, and a canned chat endpoint."""
 
 import json
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import torch
-from torch_threads import one_torch_thread
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
-import benchmark_data  # noqa: E402
+from helpers import benchmark_data
+from helpers.torch_threads import one_torch_thread
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -72,9 +69,9 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ddit_model():
-    from ddit_eval.models import DEFAULT_MODEL, load_model
+    from ddit_eval.backends import DEFAULT_MODEL, load_backend_model
 
-    return load_model(DEFAULT_MODEL, device="cpu")
+    return load_backend_model(DEFAULT_MODEL, device="cpu")
 
 
 class CannedChat:

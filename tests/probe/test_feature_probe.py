@@ -7,13 +7,19 @@ import pytest
 import torch
 
 from ddit_eval.errors import UsageError
-from ddit_eval.metrics.vqa import vqa_accuracy
 from ddit_eval.probe.encoders import ImageEncoder, register_encoder
 from ddit_eval.registry import TASKS
 from ddit_eval.results import read_jsonl
 from ddit_eval.runner import RunOptions
+from helpers.vqa_reference import OfficialVQAEval
 
 QUESTIONS, IMAGES, TRAIN_IMAGES = 12, 4, 12  # the fixture: 3 questions per VQAv2 image; all Karpathy splits
+
+
+def official_accuracy(prediction, answers):
+    """x100, from the independent transcription of the official vqaEval.py (VQAv2's answer dicts or strings)."""
+    texts = [a["answer"] if isinstance(a, dict) else a for a in answers]
+    return 100 * OfficialVQAEval().question_accuracy(prediction, texts)
 
 
 def probe_task(data, gpt2_dir, **changes):
@@ -47,9 +53,9 @@ def test_pipeline_with_ddit_and_clip_answers_through_the_endpoint(data, gpt2_dir
             assert metrics[f"{encoder}/vqa_accuracy_{k}shot_other"] == metrics[f"{encoder}/vqa_accuracy_{k}shot_number"] == 0.0
     assert summary["n"] == QUESTIONS and summary["errors"] == 0 and summary["primary"] == "ddit/vqa_accuracy_0shot"
 
-    # D-DiT's own answers, scored on the same questions by the same scorer
+    # D-DiT's own answers, scored on the same questions by the official rules
     records = read_jsonl(tmp_path / "samples" / "feature-probe.jsonl")
-    direct = [vqa_accuracy(r["predictions"]["ddit_direct"], r["answers"]) * 100 for r in records]
+    direct = [official_accuracy(r["predictions"]["ddit_direct"], r["answers"]) for r in records]
     assert metrics["ddit_direct_vqa_accuracy"] == pytest.approx(np.mean(direct))
     assert [r["scores"]["ddit_direct_vqa_accuracy"] for r in records] == pytest.approx(direct)
 
@@ -134,7 +140,7 @@ def test_user_encoder_local_answerer_and_shared_feature_cache(data, gpt2_dir, tm
     assert sum("ddit_direct" in r["predictions"] for r in records) == 2
     for r in records:  # each answer is scored with the official VQA accuracy
         for k in (0, 2):
-            expected = 100 * vqa_accuracy(r["predictions"][f"test-mean-colour/{k}shot"], r["answers"])
+            expected = official_accuracy(r["predictions"][f"test-mean-colour/{k}shot"], r["answers"])
             assert r["scores"][f"test-mean-colour/vqa_accuracy_{k}shot"] == pytest.approx(expected)
     zero_shot = read_jsonl(tmp_path / "a" / "samples" / "feature-probe" / "test-mean-colour" / "answers-0shot.jsonl")
     captions = {c["id"]: c["caption"] for c in read_jsonl(tmp_path / "a" / "samples" / "feature-probe" / "test-mean-colour" / "captions.jsonl")}

@@ -1,16 +1,13 @@
 """Checks of the benchmark fixtures in ``benchmark_data``: layouts load with ``datasets``, schemas match."""
 
 import json
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-import benchmark_data as bd  # noqa: E402
+from helpers import benchmark_data as bd
 
 datasets = pytest.importorskip("datasets")
 

@@ -6,9 +6,9 @@ a random Inception state dict in torch-fidelity's layout and a tiny random CLIP;
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,11 +17,8 @@ from ddit_eval.errors import UsageError
 from ddit_eval.image_metrics import ClipScore, FidelityConfig, clip_scores, fidelity_scores
 from ddit_eval.results import read_jsonl
 from ddit_eval.tasks.coco_fid import Val2014Captions
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "geneval"))
-import benchmark_data  # noqa: E402
-from test_colors import tiny_config, tiny_tokenizer  # noqa: E402
+from helpers import benchmark_data
+from helpers.tiny_clip import tiny_clip_config, tiny_clip_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +80,8 @@ def clip(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("clip")
     torch.manual_seed(0)
-    CLIPModel(tiny_config()).save_pretrained(folder)
-    CLIPProcessor(image_processor=_image_processor(32), tokenizer=tiny_tokenizer()).save_pretrained(folder)
+    CLIPModel(tiny_clip_config()).save_pretrained(folder)
+    CLIPProcessor(image_processor=_image_processor(32), tokenizer=tiny_clip_tokenizer()).save_pretrained(folder)
     return folder
 
 
@@ -144,6 +141,48 @@ def test_clip_score_metric_matches_the_embeddings_by_hand(clip, coco):
     assert metric.compute()["clip_score"] == pytest.approx(sum(expected) / 3, abs=1e-3)
 
 
+def frechet_distance(x, y):
+    """FID's formula on two feature sets (rows): |mu_x - mu_y|^2 + tr(S_x + S_y - 2 (S_x S_y)^(1/2)), S unbiased.
+
+    tr (S_x S_y)^(1/2) is the sum of the singular values of S_x^(1/2) S_y^(1/2) (symmetric square roots by
+    eigh), which stays exact for the rank-deficient covariances of a few samples.
+    """
+    def root(s):
+        w, v = np.linalg.eigh(s)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    s_x, s_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    covmean = np.linalg.svd(root(s_x) @ root(s_y), compute_uv=False).sum()
+    return float(((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s_x) + np.trace(s_y) - 2 * covmean)
+
+
+def inception_features(paths, weights, size):
+    """The 64-d Inception features (cheap_inception's FID layer) of image files, resized as the task's provenance
+    says: PIL bicubic, short side to `size`, centre crop; computed here with torch-fidelity's extractor."""
+    from PIL import Image
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    from torchvision.transforms import CenterCrop, InterpolationMode, PILToTensor, Resize
+
+    extractor = FeatureExtractorInceptionV3("inception-v3-compat", ["64"], feature_extractor_weights_path=str(weights))
+    prepare = [Resize(size, interpolation=InterpolationMode.BICUBIC), CenterCrop(size), PILToTensor()]
+    batch = []
+    for path in paths:
+        image = Image.open(path).convert("RGB")
+        for step in prepare:
+            image = step(image)
+        batch.append(image)
+    with torch.no_grad():
+        return extractor.eval()(torch.stack(batch))[0].double().numpy()
+
+
+def test_frechet_distance_by_hand():
+    # means (0, 0) and (3, 4); covariances diag(1, 3) and diag(4, 12) (the second set is the first x 2, shifted):
+    # 25 + (1 + 4 - 2 * 2) + (3 + 12 - 2 * 6) = 29
+    assert frechet_distance(GENERATED_FEATURES, REFERENCE_FEATURES) == pytest.approx(29.0, abs=1e-9)
+    assert frechet_distance(GENERATED_FEATURES, GENERATED_FEATURES) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_fid_is_zero_for_identical_sets(coco, inception):
     """Different sets are checked end to end.  (KID's unbiased estimate is not 0 for identical sets.)"""
     paths = sorted(str(p) for p in (coco["images"] / "val2014").glob("*.jpg"))[:4]
@@ -163,8 +202,13 @@ def test_coco_fid_runs_on_the_double_with_metrics_and_provenance(coco, inception
     assert summary["n"] == 3 and summary["errors"] == 0 and summary["higher_is_better"] is False
     metrics = summary["metrics"]
     assert {"fid", "kid_mean", "kid_std", "is_mean", "is_std", "clip_score"} == set(metrics)
-    assert metrics["fid"] > 1e-3  # the double's flat pictures are not the COCO photos
     lines = read_jsonl(out / "samples" / "coco-fid.jsonl")
+    # FID recomputed here: the random Inception's features of the generated pictures and of the drawn COCO
+    # images, through the Frechet formula (not 0: the double's flat pictures are not the COCO photos)
+    generated = [out / "samples" / line["prediction"][0] for line in lines]  # stored beside the sample log
+    reference = [coco["images"] / "val2014" / line["reference_image"] for line in lines]
+    expected = frechet_distance(inception_features(generated, inception, 64), inception_features(reference, inception, 64))
+    assert expected > 1e-3 and metrics["fid"] == pytest.approx(expected, rel=1e-4)
     drawn = Val2014Captions(str(coco["official"]), str(coco["images"])).select(3, seed=0)
     assert [(line["id"], line["prompt"]) for line in lines] == [(str(p["cocoid"]), p["prompt"]) for p in drawn]
     clip_per_sample = [line["scores"]["clip_score"] for line in lines]
@@ -177,6 +221,38 @@ def test_coco_fid_runs_on_the_double_with_metrics_and_provenance(coco, inception
     assert config["selection"]["seed"] == 0 and len(config["selection"]["sha256"]) == 64
     assert summary["lower_is_better"] == ["fid", "kid_mean"]  # per metric: compare gates clip_score higher-is-better
     assert any("3 generated vs 3 reference" in note for note in summary["notes"])
+
+
+# Hand-chosen FID features: 3 points per set in 2-d (see test_frechet_distance_by_hand: FID 29)
+GENERATED_FEATURES = [[-1.0, -1.0], [1.0, -1.0], [0.0, 2.0]]
+REFERENCE_FEATURES = [[1.0, 2.0], [5.0, 2.0], [3.0, 8.0]]
+
+
+def test_the_task_reports_the_frechet_distance_of_its_features(coco, inception, clip, tmp_path, monkeypatch):
+    """Inception is replaced by hand-chosen features: FID 29 by hand; IS exactly 1 (all-zero logits: every
+    p(y|x) is uniform, so each KL term is 0); KID from its unbiased MMD^2 formula (cubic polynomial kernel)."""
+    from ddit_eval.shapes.scenes import BACKGROUND
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    def features(self, images):  # one batch per set (3 images): the double's pictures have a background top row
+        generated = [bool((image[:, 0, :] == torch.tensor(BACKGROUND).view(3, 1)).all()) for image in images]
+        assert len(images) == 3 and len(set(generated)) == 1
+        chosen = torch.tensor(GENERATED_FEATURES if generated[0] else REFERENCE_FEATURES)
+        return tuple(chosen if name == "64" else torch.zeros(len(images), 1008) for name in self.features_list)
+
+    monkeypatch.setattr(FeatureExtractorInceptionV3, "forward", features)
+    out = tmp_path / "run"
+    assert main(run_args(coco, inception, clip, out, clip_score="false")) == 0
+    metrics = json.loads((out / "results.json").read_text())["tasks"]["coco-fid"]["metrics"]
+    assert metrics["fid"] == pytest.approx(29.0, rel=1e-6)
+    assert metrics["is_mean"] == pytest.approx(1.0, abs=1e-6) and metrics["is_std"] == pytest.approx(0.0, abs=1e-6)
+
+    x, y = np.array(GENERATED_FEATURES), np.array(REFERENCE_FEATURES)
+    kernel = lambda a, b: (a @ b.T / a.shape[1] + 1) ** 3  # noqa: E731  (KID's kernel: degree 3, gamma 1/d, coef 1)
+    off_diagonal = lambda k: (k.sum() - np.trace(k)) / (len(k) * (len(k) - 1))  # noqa: E731
+    mmd2 = off_diagonal(kernel(x, x)) + off_diagonal(kernel(y, y)) - 2 * kernel(x, y).mean()
+    # the KID subsets hold all 3 samples of each set, so every subset gives the same MMD^2: its std is 0
+    assert metrics["kid_mean"] == pytest.approx(mmd2, rel=1e-6) and metrics["kid_std"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_reference_all_is_every_val2014_image_of_the_captions_file(coco):

@@ -16,9 +16,8 @@ from ddit_eval.cli import main
 from ddit_eval.metrics.vqa import answer_texts
 from ddit_eval.registry import TASKS
 from ddit_eval.shapes import Scene, answer_question, describe, render, scene_for_metadata
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from vqa_reference import PUNCT, OfficialVQAEval  # noqa: E402  (the independent transcription)
+from helpers.vqa_reference import PUNCT, OfficialVQAEval  # the independent transcription
+from helpers.yesno_reference import mme_scores, pope_answer
 
 
 def task(name, **settings):
@@ -222,24 +221,46 @@ def test_python_m_ddit_eval_score(tmp_path):
 def test_score_command_for_each_task(name, tmp_path):
     t = task(name, **({"prompts_per_tag": 2} if name == "shapes-geneval" else {}))
     rng = random.Random(1)
-    lines = []
-    for s in t.samples():
+    samples, predictions = list(t.samples()), {}
+    for s in samples:
         if name == "shapes-geneval":
             path = tmp_path / f"{s.id}.png"
             render(scene_for_metadata(s.doc["metadata"], np.random.default_rng(0)), 64).save(path)
-            prediction = [path.name]
+            predictions[s.id] = [path.name]
         elif name == "shapes-caption":
-            prediction = describe(Scene.from_dict(s.doc["scene"]))
+            predictions[s.id] = describe(Scene.from_dict(s.doc["scene"]))
         else:
-            prediction = tricky(oracle(s), rng)
-        lines.append(json.dumps({"id": s.id, "prediction": prediction}))
+            predictions[s.id] = tricky(oracle(s), rng)
+    lines = [json.dumps({"id": i, "prediction": p}) for i, p in predictions.items()]
     (tmp_path / "preds.jsonl").write_text("\n".join(lines) + "\n")
     extra = ["--set", "prompts_per_tag=2"] if name == "shapes-geneval" else []
     code = main(["score", "--task", name, "--predictions", str(tmp_path / "preds.jsonl"), "--output-dir",
                  str(tmp_path / "out"), *extra])
     assert code == 0
     metrics = json.loads((tmp_path / "out/results.json").read_text())["tasks"][name]["metrics"]
-    assert metrics[t.primary_metric] > 0
+    assert metrics[t.primary_metric] == pytest.approx(official_primary(name, samples, predictions), rel=1e-9)
+
+
+def official_primary(name, samples, predictions):
+    """Each shapes task's headline from its benchmark's official scorer (transcribed in helpers, or pycocoevalcap)."""
+    preds = [predictions[s.id] for s in samples]
+    if name == "shapes-vqa":  # the transcription of vqaEval.py
+        return OfficialVQAEval().accuracy(preds, [[a["answer"] for a in s.doc["answers"]] for s in samples])["overall"]
+    if name == "shapes-pope":  # accuracy: (TP + TN) / all
+        return 100 * np.mean([pope_answer(p) == s.doc["answer"] for s, p in zip(samples, preds)])
+    if name == "shapes-mme":  # perception: the sum of acc + acc+ over its categories (all 4 are perception's)
+        docs = [s.doc for s in samples]
+        scores = mme_scores(preds, [d["answer"] for d in docs], [d["category"] for d in docs], [d["question_id"] for d in docs])
+        return sum(scores.values())
+    if name == "shapes-caption":  # pycocoevalcap, the official COCO caption code: PTB tokenizer, then CIDEr-D
+        from pycocoevalcap.cider.cider import Cider
+        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+        gts = PTBTokenizer().tokenize({s.id: [{"caption": c} for c in s.doc["answer"]] for s in samples})
+        res = PTBTokenizer().tokenize({s.id: [{"caption": p}] for s, p in zip(samples, preds)})
+        return 100 * Cider().compute_score(gts, res)[0]
+    assert name == "shapes-geneval"  # every image is rendered from its prompt's own scene: all correct
+    return 1.0
 
 
 def test_score_caption_without_java_is_one_line(tmp_path, monkeypatch, capsys):

@@ -3,11 +3,9 @@ resume after kill -9; bad settings are one line before the model loads."""
 
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ddit_eval.cli import main
@@ -15,11 +13,8 @@ from ddit_eval.paper.intervals import paired_difference
 from ddit_eval.registry import TASKS
 from ddit_eval.results import read_jsonl
 from ddit_eval.seeding import sample_seed
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
-import benchmark_data  # noqa: E402
-from harness_helpers import run_subprocess  # noqa: E402
+from helpers import benchmark_data
+from helpers.harness import run_subprocess
 
 SHAPES = ["--tasks", "steps-ablation", "--set", "steps-ablation.tasks=shapes-vqa", "--batch-size", "4"]
 

@@ -1,8 +1,6 @@
 """The real understanding benchmarks on small datasets built in each hub schema and local layout."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -11,9 +9,7 @@ from ddit_eval.api import AnswerRequest, CaptionRequest
 from ddit_eval.cli import main
 from ddit_eval.errors import UsageError
 from ddit_eval.registry import GROUPS, TASKS, expand_task_names
-
-sys.path.insert(0, str(Path(__file__).parent))
-import benchmark_data  # noqa: E402
+from helpers import benchmark_data
 
 # task -> (hub dataset name, config of its questions, split)
 TASK_DATA = {

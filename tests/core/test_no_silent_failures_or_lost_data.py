@@ -1,4 +1,5 @@
-"""Issue 16: failures never pass silently, and nothing the user has is lost or overwritten unasked."""
+"""Failures never pass silently, and nothing the user has is lost or overwritten unasked: a run with no scored
+sample fails, `compare` gates only like with like, and `score`, locks, full disks and damaged logs keep data."""
 
 import errno
 import fcntl
@@ -7,10 +8,13 @@ import os
 import shlex
 import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from harness_helpers import samples
+from ddit_eval.results import read_jsonl
+from helpers.harness import samples
+from helpers.yesno_reference import MME_PERCEPTION, mme_scores
 
 TOY = ["--tasks", "toy-colors", "--set", "num_samples=6"]
 
@@ -140,6 +144,31 @@ def test_headline_aggregates_equal_the_recorded_metrics(headline_runs):
         again = TASKS.get(task)(**settings).aggregate(records)
         assert again.keys() >= {TASKS.get(task).primary_metric}
         assert again == pytest.approx({k: v for k, v in recorded.items() if k in again})
+        assert again[TASKS.get(task).primary_metric] == pytest.approx(official_headline(headline_runs / "worse", task))
+
+
+def official_headline(run_dir, task):
+    """The headline by its benchmark's own definition, from what the run stored (not from the task's code).
+
+    MME (calculation.py): perception sums acc + acc+ over the perception categories, from the sample log's answers;
+    GenEval (summary_scores.py): the mean over tags of each tag's share of correct images, from the per-image
+    rows of the official-format results file.
+    """
+    if task == "shapes-mme":
+        records = samples(run_dir, task)
+        scores = mme_scores([r["prediction"] for r in records], [r["answer"] for r in records],
+                            [r["category"] for r in records], [r["question_id"] for r in records])
+        return sum(score for category, score in scores.items() if category in MME_PERCEPTION)
+    by_tag = {}
+    for row in read_jsonl(run_dir / f"{task}_results.jsonl"):
+        by_tag.setdefault(row["tag"], []).append(row["correct"])
+    return float(np.mean([np.mean(correct) for correct in by_tag.values()]))
+
+
+def test_headlines_are_the_benchmarks_own_definitions(headline_runs):
+    for name in ("good", "worse"):
+        for task, key in (("shapes-mme", "perception"), ("shapes-geneval", "overall")):
+            assert _metrics(headline_runs / name, task)[key] == pytest.approx(official_headline(headline_runs / name, task))
 
 
 def test_a_group_drawn_twice_counts_as_two_images_for_acc_plus():
@@ -248,7 +277,7 @@ def _forbid_model_load(monkeypatch):
     def load(*args, **kwargs):
         raise AssertionError("the model was loaded before the problem was reported")
 
-    monkeypatch.setattr("ddit_eval.cli.load_model", load)
+    monkeypatch.setattr("ddit_eval.cli.load_backend_model", load)
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -377,8 +406,8 @@ def test_result_files_are_readable_by_others_as_the_umask_allows(tmp_path):
 def test_loading_the_model_draws_no_progress_bar_and_leaves_them_as_they_were(capfd):
     import transformers.utils.logging as transformers_logging
 
+    from ddit_eval.backends import DEFAULT_MODEL
     from ddit_eval.model.loader import load_model
-    from ddit_eval.models import DEFAULT_MODEL
 
     capfd.readouterr()
     load_model(DEFAULT_MODEL, device="cpu")

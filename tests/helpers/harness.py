@@ -1,4 +1,4 @@
-"""Helpers the core tests import by name (conftest modules are not importable reliably)."""
+"""Test plumbing: the CLI in a subprocess, a run's sample log, and a process's descendants."""
 
 import json
 import os

@@ -1,14 +1,13 @@
-"""Turn a `--model` value into a model object, through a registry of backends (as tasks have).
+"""Turn a `--model` value into a model object, through a loud registry of backends (as tasks have).
 
-A backend is a name, the request kinds it can serve and a loader.  `--model NAME:REST`
-picks backend NAME explicitly; a value with no registered prefix (a path or a hub id)
-goes to the D-DiT backend.  A third backend registers itself (`register_backend`, or
-the `ddit_eval.backends` entry point group) with no edit here.
+A backend is a name, the request kinds it can serve and a loader.  `--model NAME:REST` picks backend NAME
+explicitly; a path or a hub id (`owner/name`, no colon) goes to the D-DiT backend (`ddit_eval.model`).  A
+`NAME:` that names no backend is one line with the close names, not a D-DiT load.  A third backend
+registers itself (`register_backend`, or the `ddit_eval.backends` entry point group) with no edit here.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Callable
 from .api import REQUEST_KINDS
 from .environment import cuda_available, is_local_path, offline, require_hub
 from .errors import UsageError
+from .registry import Registry, entry_point_objects
 
 ENTRY_POINT_GROUP = "ddit_eval.backends"
 ALL_KINDS = frozenset(REQUEST_KINDS)
@@ -44,47 +44,53 @@ class Backend:
     devices: frozenset[str] = frozenset({"cpu", "cuda"})
 
 
-_BACKENDS: dict[str, Backend] = {}
-_entry_points_loaded = False
+class _BackendRegistry(Registry):
+    """Backends are instances, not classes; entry points load on first lookup."""
+
+    def __init__(self) -> None:
+        super().__init__("model backend", Backend)
+
+    def check(self, item) -> None:
+        if not isinstance(item, Backend):
+            raise TypeError(f"{item!r} is not a Backend")
+        unknown = set(item.request_kinds) - ALL_KINDS
+        if unknown:
+            raise ValueError(f"model backend {item.name!r} declares unknown request kinds {sorted(unknown)}")
+
+    def same(self, existing, item) -> bool:
+        return existing == item
+
+    def describe(self, item) -> str:
+        load = item.load
+        return f"{item.name} (loader {getattr(load, '__module__', '?')}.{getattr(load, '__qualname__', repr(load))})"
+
+    def load(self) -> None:
+        for obj in entry_point_objects(ENTRY_POINT_GROUP, "model backend"):
+            self.register(obj() if callable(obj) and not isinstance(obj, Backend) else obj)
 
 
-def register_backend(backend: Backend) -> Backend:
-    existing = _BACKENDS.get(backend.name)
-    if existing is not None and existing != backend:
-        raise ValueError(f"model backend {backend.name!r} is registered twice")
-    unknown = set(backend.request_kinds) - ALL_KINDS
-    if unknown:
-        raise ValueError(f"model backend {backend.name!r} declares unknown request kinds {sorted(unknown)}")
-    _BACKENDS[backend.name] = backend
-    return backend
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            backend = ep.load()
-        except Exception as exc:
-            raise UsageError(f"cannot load model backend entry point {ep.name!r} ({ep.value}): "
-                             f"{type(exc).__name__}: {exc}") from exc
-        register_backend(backend() if callable(backend) and not isinstance(backend, Backend) else backend)
-
-
-def backend_names() -> list[str]:
-    _load_entry_points()
-    return sorted(_BACKENDS)
+BACKENDS = _BackendRegistry()
+register_backend = BACKENDS.register
 
 
 def backend_for(spec: str) -> tuple[Backend, str]:
-    """The backend a `--model` value names, and the rest of the value for its loader."""
-    _load_entry_points()
+    """The backend a `--model` value names, and the rest of the value for its loader.
+
+    `NAME:REST` with a registered NAME is that backend's; a colon value that is no existing path and whose
+    prefix is a bare name (no `/`, no leading `.` or `~`) names an unknown backend; the rest is D-DiT's."""
     prefix, sep, rest = spec.partition(":")
-    if sep and prefix in _BACKENDS:
-        return _BACKENDS[prefix], rest
-    return _BACKENDS["ddit"], spec
+    if sep and prefix in BACKENDS:
+        return BACKENDS.get(prefix), rest
+    if sep and _bare_name(prefix) and not Path(spec).expanduser().exists():
+        try:
+            BACKENDS.get(prefix)
+        except UsageError as exc:
+            raise UsageError(f"--model {spec!r}: {exc}") from None
+    return BACKENDS.get("ddit"), spec
+
+
+def _bare_name(prefix: str) -> bool:
+    return bool(prefix) and not prefix.startswith((".", "~")) and "/" not in prefix and "\\" not in prefix
 
 
 def looks_like_path(spec: str) -> bool:
@@ -123,11 +129,14 @@ def check_serves(spec: str, task_of_kind: dict[str, str]) -> None:
                              f"it serves {', '.join(sorted(backend.request_kinds))}")
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedding: str | None = None):
+def load_backend_model(spec: str, device: str = "auto", dtype: str = "auto", mask_embedding: str | None = None,
+                       call_rows: int | None = None):
+    """The model a `--model` value names; `call_rows` (rows of every network call) reaches the loader only when given."""
     backend, rest = backend_for(spec)
     backend.check(rest)
     check_device(backend, device)
-    return backend.load(rest, device=device, dtype=dtype, mask_embedding=mask_embedding)
+    extra = {} if call_rows is None else {"call_rows": call_rows}
+    return backend.load(rest, device=device, dtype=dtype, mask_embedding=mask_embedding, **extra)
 
 
 # --------------------------------------------------------------------------- the two built-in backends
@@ -146,18 +155,24 @@ def _check_double(spec: str) -> None:
     parse_double("double:" + spec)
 
 
-def _load_ddit(spec: str, device: str, dtype: str, mask_embedding: str | None):
+def _load_ddit(spec: str, device: str, dtype: str, mask_embedding: str | None, **defaults):
     from ddit_eval.model import load_model as load_ddit
 
     return load_ddit(str(Path(spec).expanduser()) if looks_like_path(spec) else spec, device=device, dtype=dtype,
-                     mask_embedding=mask_embedding)
+                     mask_embedding=mask_embedding, **defaults)
 
 
-def _load_double(spec: str, device: str, dtype: str, mask_embedding: str | None):
+def check_load_options(spec: str, mask_embedding: str | None = None, call_rows: int | None = None) -> None:
+    """D-DiT-only load options given with a test double: one line, before any banner or folder."""
+    if backend_for(spec)[0].name == "double" and (mask_embedding or call_rows is not None):
+        raise UsageError(f"{'--mask-embedding' if mask_embedding else '--call-rows'} applies to D-DiT checkpoints, "
+                         "not to test doubles")
+
+
+def _load_double(spec: str, device: str, dtype: str, mask_embedding: str | None, call_rows: int | None = None):
     from .doubles import load_double
 
-    if mask_embedding:
-        raise UsageError("--mask-embedding applies to D-DiT checkpoints, not to test doubles")
+    check_load_options("double:" + spec, mask_embedding, call_rows)
     return load_double("double:" + spec)
 
 
