@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import platform
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -62,11 +63,20 @@ def machine_block(device: str) -> list[str]:
     lines = [f"torch {torch.__version__}, CUDA {torch.version.cuda}, python {platform.python_version()}"]
     if device.startswith("cuda"):
         props = torch.cuda.get_device_properties(device)
-        driver = torch.cuda.driver_version() if hasattr(torch.cuda, "driver_version") else "see nvidia-smi"
+        driver = _nvidia_smi("driver_version")
         lines.insert(0, f"GPU {props.name}, {props.total_memory / 2**30:.0f} GiB, driver {driver}")
     else:
         lines.insert(0, f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads")
     return lines
+
+
+def _nvidia_smi(field: str) -> str:
+    try:
+        done = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"], capture_output=True,
+                              text=True, timeout=30)
+        return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no nvidia-smi)"
 
 
 def peak_tflops(device: str) -> float | None:
