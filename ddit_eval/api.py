@@ -8,11 +8,13 @@ or weights, so importing it is cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, ClassVar, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 from PIL import Image
 
 from .errors import UsageError
+from .evaluation import Evaluation  # noqa: F401 - part of the interface: what Task.evaluate returns
+from .settings import Settings
 
 # --------------------------------------------------------------------------- requests
 
@@ -120,53 +122,68 @@ class Sample:
     doc: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Evaluation:
-    """What scoring a task returns.
+class Benchmark:
+    """What every registered benchmark declares: identity, data, settings, provenance and report lines.
 
-    `per_sample[i]` holds the per-sample scores of `records[i]` (same order);
-    keys whose mean equals a headline metric use that metric's name so that
-    `compare` can pair them.  `notes` are human-readable remarks for the report
-    (e.g. "CIDEr computed on a 100-image subset").
-    """
-
-    metrics: dict[str, float]
-    per_sample: list[dict[str, float]]
-    notes: list[str] = field(default_factory=list)
-    lower_is_better: frozenset[str] = frozenset()  # metric names where smaller is better (the Metric's own)
-
-
-class Task:
-    """Base class of a benchmark.  Subclasses declare, the runner drives.
-
-    Class attributes are facts readable without loading anything (for
-    `list-tasks`).  `default_settings` lists every setting `--set` may change;
-    values passed in are type-checked against these defaults.
+    Three kinds plug in, each declared below: a `Task` (samples the runner drives one batch at a time),
+    a `Pipeline` (durable steps of its own) and a `Sweep` (expands into `Cell` tasks).  Class attributes
+    are facts readable without loading anything (for `list-tasks`).  `settings_type` declares every
+    setting `--set` may change (ddit_eval.settings): building the benchmark validates the values given and
+    keeps them as `self.settings`, a frozen instance of it.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     data_source: ClassVar[str]
-    primary_metric: ClassVar[str]
-    request_kind: ClassVar[str]
-    higher_is_better: ClassVar[bool] = True
+    primary_metric: ClassVar[Optional[str]]
+    request_kind: ClassVar[Optional[str]] = None  # what it asks of a model (the CLI checks the backend serves it)
+    # splits its metric names carry as a prefix or suffix (POPE's `random_f1`): report.md's table columns
+    metric_splits: ClassVar[tuple[str, ...]] = ()
     # which data, exactly: a hub dataset id and its pinned revision, or a generator and its version
     dataset_id: ClassVar[str | None] = None
     dataset_revision: ClassVar[str | None] = None
-    default_settings: ClassVar[dict[str, Any]] = {}
-    # setting name -> check (ddit_eval.settings); run at construction, before any model work
-    setting_checks: ClassVar[dict[str, Callable[[Any], None]]] = {}
+    # the frozen, typed settings declaration; checked at construction, before any model work
+    settings_type: ClassVar[type[Settings]] = Settings
 
     def __init__(self, **settings: Any) -> None:
-        unknown = sorted(set(settings) - set(self.default_settings))
-        if unknown:
-            raise KeyError(f"task {self.name!r} has no setting {unknown[0]!r}")
-        self.settings = {**self.default_settings, **settings}
-        for key, check in self.setting_checks.items():
-            try:
-                check(self.settings[key])
-            except ValueError as exc:
-                raise UsageError(f"task {self.name!r}: setting {key}={self.settings[key]!r}: {exc}") from None
+        self.settings = self.settings_type.build(self.name, settings)
+
+    def config(self) -> dict:
+        """Everything that defines this benchmark's protocol; recorded in results.json."""
+        return {"name": self.name, "data_source": self.data_source,
+                "dataset": {"id": self.dataset_id, "revision": self.dataset_revision}, "settings": self.settings.as_dict()}
+
+    def preflight(self) -> None:
+        """Check what scoring will need (Java, weights, data) before the model loads; raise UsageError."""
+
+    device: str = "auto"  # the run's --device (use_device); scorers resolve it with environment.resolve_device
+
+    def use_device(self, device: str) -> None:
+        """The run's --device, for the models the benchmark loads to score (detector, CLIP, Inception, probe)."""
+        self.device = device
+
+    def plots(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
+        """After scoring: write PNGs under out_dir; return their paths."""
+        return []
+
+    def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
+        """After scoring: write files besides plots (a test server's submission) under out_dir; return their paths."""
+        return []
+
+    @classmethod
+    def report_sections(cls, summary: dict, config: dict) -> list[str]:
+        """Markdown lines this benchmark adds to a run's report.md, from its results.json entry (`summary`) and the
+        run's `config` (e.g. the paper's rows beside the measured one).  A class method: reports are written
+        from results.json, without the benchmark's data or weights."""
+        return []
+
+
+class Task(Benchmark):
+    """A benchmark of samples: the runner builds each sample's request, batches them through the model,
+    logs every prediction, then calls `evaluate` once."""
+
+    request_kind: ClassVar[str]
+    primary_metric: ClassVar[Optional[str]]  # None: nothing is scored here (a test server's submission)
 
     @property
     def seed_scope(self) -> str:
@@ -187,6 +204,13 @@ class Task:
         """JSON fields written next to the prediction: model input and references."""
         return dict(sample.doc)
 
+    # -- `--limit N`: a selection spread over the benchmark's splits or categories (ddit_eval.selection)
+    stratum_name: ClassVar[str] = "split"  # what a stratum is, in the run's notes
+
+    def stratum(self, sample: Sample) -> Optional[str]:
+        """The split or category a sample belongs to (POPE's adversarial/popular/random); None: no strata."""
+        return None
+
     def sample_id(self, row: dict) -> Optional[str]:
         """The sample id of a prediction line that carries none (`score` of another tool's file, which names the
         benchmark's own keys, e.g. question_id); None when this task cannot tell."""
@@ -200,39 +224,9 @@ class Task:
         raise UsageError(f"task {self.name} has no image-folder scoring")
 
     # -- scoring
-    device: str = "auto"  # the run's --device (use_device); scorers resolve it with environment.resolve_device
-
-    def use_device(self, device: str) -> None:
-        """The run's --device, for the models the task loads to score (detector, CLIP, Inception, probe)."""
-        self.device = device
-
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         """Score records (each has `id`, `prediction` and `describe_sample` fields)."""
         raise NotImplementedError
-
-    # -- optional extras
-    def config(self) -> dict:
-        """Everything that defines this task's protocol; recorded in results.json."""
-        return {"name": self.name, "data_source": self.data_source,
-                "dataset": {"id": self.dataset_id, "revision": self.dataset_revision}, "settings": dict(self.settings)}
-
-    def plots(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
-        """Write task-specific PNGs under out_dir; return their paths."""
-        return []
-
-    def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
-        """Write files besides plots (a test server's submission) under out_dir; return their paths."""
-        return []
-
-    @classmethod
-    def report_sections(cls, summary: dict, config: dict) -> list[str]:
-        """Markdown lines this task adds to a run's report.md, from its results.json entry (`summary`) and the
-        run's `config` (e.g. the paper's rows beside the measured one).  A class method: reports are written
-        from results.json, without the task's data or weights."""
-        return []
-
-    def preflight(self) -> None:
-        """Check what scoring will need (Java, weights, data) before the model loads; raise UsageError."""
 
     # -- gating (`compare`)
     def group_of(self, record: dict) -> str:
@@ -248,23 +242,19 @@ class Task:
         return None
 
 
-class Pipeline(Task):
-    """A task with durable steps of its own (feature-probe: features, training, answering) instead of the
+class Pipeline(Benchmark):
+    """A benchmark with durable steps of its own (feature-probe: features, training, answering) instead of the
     runner's sample loop.  Not data-parallel: rank 0 runs it."""
 
     def run_pipeline(self, model: Model, run_dir: str, options: Any) -> Any:
-        """Run every step, resuming what is on disk; return a `runner.TaskOutcome`, as `TaskRunner.run` does."""
+        """Run every step, resuming what is on disk; return a `scoring.TaskOutcome`, as `TaskRunner.run` does."""
         raise NotImplementedError
 
-    def build_request(self, sample: Sample, seed: int) -> Request:
-        raise NotImplementedError(f"{self.name} is a pipeline: the run calls run_pipeline, not the sample loop")
 
-
-class Sweep(Task):
-    """A task that `run` expands into cells (steps-ablation): each cell a `Cell`, a normal task with its own
+class Sweep(Benchmark):
+    """A benchmark that `run` expands into cells (steps-ablation): each cell a `Cell`, a normal task with its own
     samples file; after the cells ran, `summarize` writes the sweep's tables and plots."""
 
-    request_kind: ClassVar[Optional[str]] = None  # its cells have their tasks' kinds
     task_names: list[str]  # the tasks it runs (a scoped --set reaches them)
 
     def cells(self, inner_settings: Optional[Mapping[str, dict]] = None) -> list["Cell"]:
@@ -275,9 +265,6 @@ class Sweep(Task):
                   out_dir: str) -> dict:
         """The sweep's summary (results.json `ablations.<name>`), with the files and plots it wrote."""
         raise NotImplementedError
-
-    def samples(self) -> Iterator[Sample]:
-        raise UsageError(f"{self.name} has no samples of its own: `run` expands it into its cells")
 
 
 class Cell(Task):

@@ -1,4 +1,4 @@
-"""Command line: run, list-tasks, score, report, compare; it parses arguments and hands them to the modules that work.
+"""Command line: run, list-tasks, describe, score, report, compare; it parses arguments and hands them to the modules that work.
 
 Bad input is one line on stderr and exit status 2 (`--debug` shows the traceback).
 """
@@ -11,17 +11,21 @@ import sys
 import traceback
 from pathlib import Path
 
+from . import __version__
 from . import compare as compare_mod
 from . import reports
+from .api import Pipeline, Task
 from .backends import DEFAULT_MODEL, load_backend_model
 from .cells import build_tasks
 from .cpu_threads import prefer_passive_waiting
+from .describe import describe_task, headline
 from .errors import UsageError
 from .registry import GROUPS, TASKS, expand_task_names, include_path
 from .results import DISK_FULL
 from .run import RunPlan, check_plan, check_score_folder, disk_full, execute_run, execute_score
 from .run_folder import RunFolder
 from .runner import RunOptions
+from .saved_run import SavedRun
 from .score_input import ScoreInput
 
 DEFAULT_TASKS = "shapes-vqa,shapes-caption,shapes-pope,shapes-mme,shapes-geneval"
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="`python -m ddit_eval COMMAND --help` documents each command's options. Bad input exits 2, "
                      "a failed gate, a run stopped by --max-errors or a task with no scored sample exits 1.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    parser.add_argument("--version", action="version", version=f"ddit-eval {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run tasks on a model and write predictions, metrics, report and plots")
@@ -79,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-errors", type=_non_negative_int, help="stop once more samples than this have failed (default: no limit)")
     run.add_argument("--retry-errors", action="store_true", help="on resume, recompute samples that failed before")
     run.add_argument("--overwrite", action="store_true", help="discard what the output folder holds and start over")
+    run.add_argument("--verbose", action="store_true", help="print the whole report at the end, not a line per task")
     run.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
     run.add_argument("--loader-workers", type=_non_negative_int, default=4, help="threads that open, decode and resize "
                      "images ahead of the model (0: in the model's thread); never changes results (default 4)")
@@ -91,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list-tasks", help="list every registered task")
     lst.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
+    desc = sub.add_parser("describe", help="show a task and every setting it takes (type, default, constraint, doc)")
+    desc.add_argument("task", help="a registered task name")
+    desc.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
+
     score = sub.add_parser("score", help="score predictions made elsewhere (JSONL lines with id and prediction, or an images folder)")
     score.add_argument("--task", required=True, help="the registered task whose samples the predictions answer")
     given = score.add_mutually_exclusive_group(required=True)
@@ -102,13 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a task setting, as for run")
     score.add_argument("--overwrite", action="store_true", help="replace the run that --output-dir already holds")
+    score.add_argument("--verbose", action="store_true", help="print the whole report at the end, not a line per task")
     score.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the scorers' models run "
                        "(detector, CLIP, Inception); auto: cuda when available, else cpu")
     score.add_argument("--include-path", action="append", default=[], metavar="DIR", help="import extra task modules from DIR")
 
     report = sub.add_parser("report", help="one comparison table (Markdown, CSV, LaTeX) and bar plots across runs")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders (each with results.json)")
-    report.add_argument("--output", help="file stem for .md/.csv/.tex and -<task>.png (default ./comparison; with --paper ./paper)")
+    report.add_argument("--output", help="file stem for .md/.csv/.tex/.html and -<task>.png (default ./comparison; with "
+                        "--paper ./paper)")
     report.add_argument("--paper", action="store_true", help="the paper's tables (GenEval, understanding, both ablations) with "
                         "the runs' measured rows, 95%% CIs and measured minus reported, as STEM-<table>.md/.csv/.tex/.png")
 
@@ -122,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "sample ids, seed, limit or protocol settings differ (by default that fails the gate)")
     cmp_.add_argument("--include-path", action="append", default=[], metavar="DIR",
                       help="import extra task modules from DIR (their headline metrics become gateable)")
+    cmp_.add_argument("--html", metavar="FILE.html", help="also write the verdict per metric and the samples whose "
+                      "outcome flipped, side by side, as an offline HTML page")
     return parser
 
 
@@ -142,7 +156,7 @@ def cmd_run(args) -> int:
     plan = RunPlan(tasks=tasks, model=args.model, folder=folder, options=options,
                    device=args.device, dtype=args.dtype, mask_embedding=args.mask_embedding, call_rows=args.call_rows,
                    overwrite=args.overwrite,
-                   resume_command=_resume_command(args, folder.path), log_format=args.log_format)
+                   resume_command=_resume_command(args, folder.path), log_format=args.log_format, verbose=args.verbose)
     check_plan(plan)
     return execute_run(plan, load_backend_model)
 
@@ -172,9 +186,15 @@ def cmd_list_tasks(args) -> int:
         include_path(directory)
     for name in TASKS.names():
         cls = TASKS.get(name)
-        headline = cls.primary_metric or "none (writes a submission file)"
-        print(f"{name:<22} {cls.description}\n{'':<22} data: {cls.data_source}; headline metric: {headline}")
+        print(f"{name:<22} {cls.description}\n{'':<22} data: {cls.data_source}; headline metric: {headline(cls)}")
     print("\ngroups: " + "; ".join(f"{g} = {','.join(names)}" for g, names in GROUPS.items()))
+    return 0
+
+
+def cmd_describe(args) -> int:
+    for directory in args.include_path:
+        include_path(directory)
+    print(describe_task(TASKS.get(args.task)))
     return 0
 
 
@@ -182,12 +202,15 @@ def cmd_score(args) -> int:
     for directory in args.include_path:
         include_path(directory)
     task = build_tasks([args.task], args.overrides)[args.task]
+    if not isinstance(task, Task):  # a pipeline or a sweep has no predictions file of its own to score
+        kind = "pipeline" if isinstance(task, Pipeline) else "sweep"
+        raise UsageError(f"task {task.name!r} is a {kind}, not a task of samples: `score` scores one task's predictions")
     task.use_device(args.device)  # for the models its scorers load (detector, CLIP, Inception)
     given = ScoreInput.open(task, args.predictions, args.images_dir)
     folder = RunFolder(args.output_dir) if args.output_dir else RunFolder.new(f"score-{task.name}")
     check_score_folder(folder, given.path, args.overwrite)
     records, total = given.records(task)
-    return execute_score(task, records, total, given.path, folder, args.overwrite)
+    return execute_score(task, records, total, given.path, folder, args.overwrite, args.verbose)
 
 
 def cmd_report(args) -> int:
@@ -205,8 +228,10 @@ def cmd_report(args) -> int:
         print(text.rstrip())
         print("\nwrote " + ", ".join(str(p) for p in written))
         return 0
+    from .html_report import write_runs_html
+
     table, facts = reports.comparison_table(run_dirs), reports.run_facts(run_dirs)
-    written = reports.write_comparison(table, stem, facts)
+    written = [*reports.write_comparison(table, stem, facts), write_runs_html(run_dirs, stem.with_suffix(".html"))]
     print(reports.markdown_table(table, facts))
     print("\nwrote " + ", ".join(str(p) for p in written))
     return 0
@@ -217,7 +242,7 @@ def cmd_compare(args) -> int:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
     for directory in args.include_path:
         include_path(directory)
-    baseline, candidate = Path(args.baseline), Path(args.candidate)
+    baseline, candidate = SavedRun(args.baseline), SavedRun(args.candidate)  # each log is read once, for all three checks
     rows, notes = compare_mod.compare_runs(baseline, candidate, compare_mod.parse_max_drops(args.max_drop), args.alpha)
     print(compare_mod.format_table(rows, args.alpha))
     for note in notes:
@@ -230,10 +255,16 @@ def cmd_compare(args) -> int:
     for task, ids in broken.items():
         print(f"FAIL {task}: {len(ids)} samples the baseline scored failed in the candidate, e.g. {ids[0]!r}", file=sys.stderr)
     mismatched = _mismatched(baseline, candidate, args.allow_mismatch)
+    if args.html:
+        from .html_report import write_compare_html
+
+        page = write_compare_html(args.baseline, args.candidate, args.html, args.alpha,
+                                  compare_mod.parse_max_drops(args.max_drop), args.allow_mismatch)
+        print(f"wrote {page}")
     return 1 if failed or broken or mismatched else 0
 
 
-def _mismatched(baseline: Path, candidate: Path, allowed: bool) -> bool:
+def _mismatched(baseline: SavedRun, candidate: SavedRun, allowed: bool) -> bool:
     """A candidate that did not run the baseline's experiment fails the gate, in one line, unless allowed."""
     found = compare_mod.mismatches(baseline, candidate)
     if found and allowed:
@@ -244,7 +275,15 @@ def _mismatched(baseline: Path, candidate: Path, allowed: bool) -> bool:
     return bool(found) and not allowed
 
 
-COMMANDS = {"run": cmd_run, "list-tasks": cmd_list_tasks, "score": cmd_score, "report": cmd_report, "compare": cmd_compare}
+COMMANDS = {"run": cmd_run, "list-tasks": cmd_list_tasks, "describe": cmd_describe, "score": cmd_score, "report": cmd_report, "compare": cmd_compare}
+
+
+def _check_command_first(argv: list[str]) -> None:
+    """`ddit_eval --limit 2` names a run option before any command: say so, not "invalid choice: '2'"."""
+    given = [a for a in argv if a != "--debug"]
+    if given and given[0].startswith("-") and given[0] not in ("-h", "--help", "--version"):
+        raise UsageError(f"{given[0]} is an option of a command, and no command is given: put the command first, "
+                         f"e.g. `python -m ddit_eval run {' '.join(given)}`")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     prefer_passive_waiting()  # before anything imports torch (cpu_threads.py says why)
     debug = "--debug" in argv
     try:
+        _check_command_first(argv)
         args = build_parser().parse_args(argv)
         if args.command is None:
             args.command = "run"

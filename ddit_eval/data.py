@@ -1,8 +1,9 @@
-"""Benchmark data from the Hugging Face hub or a local copy, opened lazily with `datasets`.
+"""Benchmark data from the Hugging Face hub or a local copy, opened lazily and, where local, read in place.
 
-A `Table` is one split of one config.  Its rows are read column by column from
-memory-mapped Arrow files, and images stay encoded bytes until `image(row)`
-decodes one, so building 214K samples holds no pixels and little memory.
+A `Table` is one split of one config.  Its rows are read column by column from the
+local parquet files themselves (`parquet_table.py`) or from memory-mapped Arrow, and
+images stay encoded bytes until `image(row)` decodes one, so building 214K samples
+holds no pixels and little memory, and a local copy is never copied again.
 
 Where the data came from is recorded exactly: for the hub, the resolved commit
 hash (never just "main"); for a local folder, a content fingerprint.  Local
@@ -24,12 +25,15 @@ from typing import Any, Iterator, Optional, Sequence
 
 from PIL import Image
 
+from .cache_folder import datasets_cache
 from .environment import is_local_path, offline, require_hub
 from .errors import UsageError
+from .local_layout import NotInPlace, resolve_files
 from .provenance import file_sha256
+from .quiet_progress import quiet_library_bars
+from .row_sources import DatasetRows, RowSource
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_ROW_BATCH = 2048  # rows per Arrow read when building samples: memory stays flat over any split
 _FULL_HASH_BYTES = 8 << 20  # files up to this size are hashed whole; larger ones by size + head + tail
 _EDGE_BYTES = 1 << 20
 
@@ -57,7 +61,7 @@ def check_dataset(value: Any) -> None:
         raise ValueError("no such folder (give a hub id like lmms-lab/VQAv2 or an existing local copy)")
 
 
-check_dataset.kind = str  # the declared type `--set dataset=...` is parsed to (ddit_eval.settings)
+check_dataset.describes = "a hub id (owner/name) or an existing local folder"  # shown by `describe TASK`
 
 
 def check_revision(dataset: str, revision: Optional[str]) -> None:
@@ -124,57 +128,47 @@ def _hidden(relative: Path) -> bool:
 
 # ----------------------------------------------------------------------------- tables
 
+READ_PARQUET = "parquet in place (pyarrow)"
+READ_ARROW = "arrow in place (pyarrow, memory-mapped)"
+READ_FROM_DISK = "datasets.load_from_disk (memory-mapped)"
+READ_CONVERTED = "datasets.load_dataset (Arrow copy in the ddit-eval cache)"
+
 
 class Table:
-    """One split: lazy rows, images decoded one at a time, and where it came from."""
+    """One split: lazy rows, images decoded one at a time, and where it came from (and which reader read it)."""
 
-    def __init__(self, dataset, provenance: dict) -> None:
-        import datasets
-
-        self._images = [name for name, feature in dataset.features.items() if isinstance(feature, datasets.Image)]
-        # images stay {bytes, path} until asked for: listing and building samples decode nothing
-        for name in self._images:
-            dataset = dataset.cast_column(name, datasets.Image(decode=False))
-        self.dataset = dataset
-        self.provenance = {**provenance, "rows": len(dataset)}
+    def __init__(self, source: RowSource, provenance: dict) -> None:
+        self.source = source
+        self.provenance = {**provenance, "rows": len(source)}
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.source)
 
     @property
     def columns(self) -> list[str]:
-        return list(self.dataset.column_names)
+        return list(self.source.column_names)
 
     def require(self, columns: Sequence[str]) -> None:
         """Fail in one line when the data lacks a column the task reads (a wrong dataset or config)."""
-        missing = [c for c in columns if c not in self.dataset.column_names]
+        missing = [c for c in columns if c not in self.source.column_names]
         if missing:
             raise UsageError(f"dataset {self.provenance['id']!r} ({self.provenance.get('config') or 'default'}/"
                              f"{self.provenance['split']}) has no column {missing[0]!r}; it has {', '.join(self.columns)}")
 
     def rows(self, columns: Sequence[str]) -> Iterator[dict]:
         """Every row's `columns` in order, read a batch at a time (no image is decoded)."""
-        part = self.dataset.select_columns(list(columns))
-        for batch in part.iter(batch_size=_ROW_BATCH):
-            for i in range(len(batch[columns[0]])):
-                yield {c: batch[c][i] for c in columns}
+        return self.source.iter_rows(list(columns))
 
     def row(self, index: int, columns: Sequence[str]) -> dict:
         """Row `index`'s `columns` only (no image decoded): what a sample reads when its record is written."""
-        return self._view(tuple(columns))[int(index)]
-
-    def _view(self, columns: tuple[str, ...]):
-        views = self.__dict__.setdefault("_views", {})
-        if columns not in views:
-            views[columns] = self.dataset.select_columns(list(columns))
-        return views[columns]
+        return self.source.row(int(index), tuple(columns))
 
     def column(self, name: str) -> list:
-        return list(self.dataset.select_columns([name]).to_dict()[name])
+        return self.source.column(name)
 
     def image(self, index: int, column: str = "image") -> Image.Image:
         """Row `index`'s image, decoded to RGB now (PIL opens lazily; we want the work done here)."""
-        value = self.dataset[int(index)][column]
+        value = self.source.row(int(index), (column,))[column]
         if value is None:
             raise ValueError(f"row {index} has no image")
         if isinstance(value, dict) and value.get("bytes"):
@@ -186,7 +180,7 @@ class Table:
 
 
 def open_table(ref: DataRef) -> Table:
-    """Load one split from a local copy or from the hub (at a resolved commit)."""
+    """Load one split from a local copy (read in place where we can) or from the hub (at a resolved commit)."""
     try:
         check_dataset(ref.dataset)
         check_revision(ref.dataset, ref.revision)
@@ -194,28 +188,44 @@ def open_table(ref: DataRef) -> Table:
         raise UsageError(f"dataset {ref.dataset!r}: {exc}") from None
     if is_local(ref.dataset):
         folder = Path(ref.dataset).expanduser().resolve()
-        dataset, layout = _open_local(folder, ref)
+        source, layout, reader = _open_local(folder, ref)
         provenance = {"id": str(folder), "layout": layout, "fingerprint": folder_fingerprint(folder),
                       "fingerprint_method": "sha256(path, size, content; files > 8 MiB: first + last MiB)"}
     else:
         resolved = resolve_revision(ref.dataset, ref.revision)
-        dataset = _load("hub", ref.dataset, ref, revision=resolved or ref.revision)
+        source = DatasetRows(_load("hub", ref.dataset, ref, revision=resolved or ref.revision))
         provenance = {"id": ref.dataset, "layout": "hub", "resolved_revision": resolved}
-    return Table(dataset, {**provenance, "config": ref.config, "split": ref.split, "revision": ref.revision})
+        reader = READ_CONVERTED
+    return Table(source, {**provenance, "config": ref.config, "split": ref.split, "revision": ref.revision,
+                          "reader": reader})
 
 
-def _open_local(folder: Path, ref: DataRef):
-    """A save_to_disk folder (maybe one per config) or a hub snapshot / plain data-file folder."""
+def _open_local(folder: Path, ref: DataRef) -> tuple[RowSource, str, str]:
+    """A save_to_disk folder (maybe one per config), else a hub snapshot / plain data-file folder.
+
+    Snapshot parquet (or Arrow) is read where it lies; only a layout `local_layout` cannot resolve goes
+    through `datasets.load_dataset`, whose Arrow copy then lands in our cache folder."""
     for candidate in ([folder / ref.config] if ref.config else []) + [folder]:
         if (candidate / "dataset_dict.json").is_file() or (candidate / "state.json").is_file():
-            return _load_from_disk(candidate, ref), "save_to_disk"
-    return _load("local", str(folder), ref), "hub snapshot" if (folder / "README.md").is_file() else "data files"
+            return DatasetRows(_load_from_disk(candidate, ref)), "save_to_disk", READ_FROM_DISK
+    layout = "hub snapshot" if (folder / "README.md").is_file() else "data files"
+    from .parquet_table import open_rows  # pyarrow: not for `list-tasks`
+
+    try:
+        local = resolve_files(folder, ref.config, ref.split)
+        return open_rows(local), layout, READ_PARQUET if local.kind == "parquet" else READ_ARROW
+    except NotInPlace:
+        return DatasetRows(_load("local", str(folder), ref)), layout, READ_CONVERTED
+    except (ValueError, OSError) as exc:  # a damaged shard (pyarrow's errors are ValueError / OSError)
+        raise _cannot_load(ref, str(folder), exc) from None
 
 
 def _load_from_disk(folder: Path, ref: DataRef):
+    """Memory-maps the folder's Arrow files where they are (`datasets` writes nothing for this)."""
     import datasets
 
-    loaded = datasets.load_from_disk(str(folder))
+    with quiet_library_bars():
+        loaded = datasets.load_from_disk(str(folder))
     if isinstance(loaded, datasets.DatasetDict):
         if ref.split not in loaded:
             raise UsageError(f"dataset folder {str(folder)!r} has no split {ref.split!r}; it has {', '.join(loaded)}")
@@ -224,16 +234,22 @@ def _load_from_disk(folder: Path, ref: DataRef):
 
 
 def _load(where: str, path: str, ref: DataRef, revision: Optional[str] = None):
-    """`datasets.load_dataset` for one split; its failures become one line naming the data."""
+    """`datasets.load_dataset` for one split, cached in our folder, its bars silent; failures are one line."""
     import datasets
 
     try:
-        return datasets.load_dataset(path, name=ref.config, split=ref.split, revision=revision)
+        with quiet_library_bars():
+            return datasets.load_dataset(path, name=ref.config, split=ref.split, revision=revision,
+                                         cache_dir=str(datasets_cache()))
     except (ValueError, FileNotFoundError, ConnectionError, OSError) as exc:
-        what = f"{ref.config + '/' if ref.config else ''}{ref.split}"
         hint = " (offline: download it first, or pass a local copy with --set dataset=DIR)" if where == "hub" else ""
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot load {what} of dataset {path!r}{hint}: {first}") from None
+        raise _cannot_load(ref, path, exc, hint) from None
+
+
+def _cannot_load(ref: DataRef, path: str, exc: Exception, hint: str = "") -> UsageError:
+    what = f"{ref.config + '/' if ref.config else ''}{ref.split}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return UsageError(f"cannot load {what} of dataset {path!r}{hint}: {first}")
 
 
 def read_json(path: str | Path, what: str) -> Any:

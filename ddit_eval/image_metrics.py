@@ -29,7 +29,6 @@ from .metrics.base import Metric, check_same_length
 
 DEFAULT_INCEPTION = "torch-fidelity default inception-v3-compat"
 RESIZE_MODES = ("bicubic", "bilinear", "lanczos")  # PIL filters (antialiased), applied before torch-fidelity
-LOWER_IS_BETTER = frozenset({"fid", "kid_mean"})
 CLIP_SCORE_DEFINITION = ("mean over samples of max(100 * cosine(image, caption), 0); transformers CLIPModel, "
                          "CLIP image preprocessing of the generated image, captions cut at 77 tokens")
 _WORKERS_FROM = 256  # images; below this torch-fidelity's 4 loader processes cost more than they save
@@ -139,6 +138,29 @@ def fidelity_scores(generated: Sequence[str], reference: Sequence[str], config: 
         cache=False, verbose=False,
         save_cpu_ram=max(len(generated), len(reference)) < _WORKERS_FROM)  # (only) no loader processes for tiny sets
     return {ours: float(raw[theirs]) for theirs, ours in _KEYS.items()}
+
+
+class FidelityScores(Metric):
+    """`fidelity_scores` as a metric: FID and KID are lower-is-better (IS is not); no per-sample scores."""
+
+    lower_is_better = frozenset({"fid", "kid_mean"})
+
+    def __init__(self, config: FidelityConfig, device: str = "auto") -> None:
+        super().__init__()
+        self.config, self.device = config, device
+        self.add_state("generated", [])
+        self.add_state("reference", [])
+
+    def update(self, generated: Sequence[str], reference: Sequence[str]) -> None:
+        """Image paths; the reference set need not pair with the generated one."""
+        self.generated.extend(generated)
+        self.reference.extend(reference)
+
+    def compute(self) -> dict[str, float]:
+        return fidelity_scores(self.generated, self.reference, self.config, self.device)
+
+    def per_sample(self) -> list[dict[str, float]]:
+        return [{} for _ in self.generated]
 
 
 # ----------------------------------------------------------------------------- CLIPScore

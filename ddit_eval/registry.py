@@ -95,9 +95,9 @@ def entry_point_objects(group: str, what: str) -> list:
 
 
 def _task_base() -> type:
-    from .api import Task
+    from .api import Benchmark
 
-    return Task
+    return Benchmark
 
 
 class _TaskRegistry(Registry):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import matplotlib
 import numpy as np
@@ -10,15 +11,13 @@ import pandas as pd
 from matplotlib.figure import Figure  # figures without pyplot: the caller's matplotlib backend is left alone
 
 from .errors import UsageError
-from .results import effective_limit, is_number, load_results, write_text_atomic
+from .results import is_number, write_text_atomic
+from .run_folder import RunFolder
+from .headlines import UNDEFINED, fmt, headline_panels, headline_table
+from .metric_tables import task_table
+from .schema import RunResults, load_results
 
-UNDEFINED = "n/a"  # how an undefined metric (None in results.json, e.g. a 0/0 ratio) reads in every table
 
-
-def _fmt(value) -> str:
-    if value is None:
-        return UNDEFINED
-    return f"{value:.4g}" if is_number(value) else str(value)
 
 
 def _heading(results: dict) -> list[str]:
@@ -32,14 +31,13 @@ def _heading(results: dict) -> list[str]:
 
 
 def run_report(results: dict, plots: dict[str, list[str]]) -> str:
-    """Markdown for one run: every metric of every task, the headline in bold."""
-    lines = [*_heading(results), "", "| task | metric | value | n | errors |", "|---|---|---|---|---|"]
+    """Markdown for one run: the headline table with CIs, one compact table per task (sub-metrics by split; the
+    headline in bold), what each task adds, then notes, sample errors and plots."""
+    lines = [*_heading(results), "", *headline_table(RunResults.from_json(results)), "", "## Metrics by task"]
     for name, task in results["tasks"].items():
-        for metric, value in task["metrics"].items():
-            shown = f"**{_fmt(value)}**" if metric == task["primary"] else _fmt(value)
-            lines.append(f"| {name} | {metric} | {shown} | {task['n']} | {task['errors']} |")
-        if not task["metrics"]:  # nothing scored: the row still says so, with its error count
-            lines.append(f"| {name} | {task['primary']} | no sample scored | {task['n']} | {task['errors']} |")
+        cls = _registered(name)
+        if task["metrics"]:
+            lines += ["", *task_table(name, task["metrics"], task["primary"], cls.metric_splits if cls else ())]
     lines += _task_sections(results)
     notes = [(name, note) for name, task in results["tasks"].items() for note in task.get("notes", [])]
     if notes:
@@ -53,43 +51,32 @@ def run_report(results: dict, plots: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _task_sections(results: dict) -> list[str]:
-    """What each task adds to the report (Task.report_sections); a task not registered now adds nothing."""
+def _registered(name: str) -> Optional[type]:
+    """The task class of that name, or None (an ablation cell, or a task from an --include-path not loaded now)."""
     from .registry import TASKS
 
+    try:
+        return TASKS.get(name)
+    except UsageError:
+        return None
+
+
+def _task_sections(results: dict) -> list[str]:
+    """What each task adds to the report (Task.report_sections); a task not registered now adds nothing."""
     lines = []
     for name, summary in results["tasks"].items():
-        try:
-            cls = TASKS.get(name)
-        except UsageError:  # e.g. from an --include-path that this command did not load
-            continue
-        lines += cls.report_sections(summary, results.get("config", {}))
+        cls = _registered(name)
+        if cls is not None:
+            lines += cls.report_sections(summary, results.get("config", {}))
     return lines
 
 
-def primary_bar_plot(results: dict, path: Path) -> str | None:
-    """One bar per task: its headline metric."""
-    items = [(n, t["metrics"].get(t["primary"])) for n, t in results["tasks"].items()]
-    items = [(n, v) for n, v in items if is_number(v)]  # an undefined headline gets no bar
-    if not items:
-        return None
-    fig = Figure(figsize=(max(4, 1.3 * len(items)), 3.2))
-    ax = fig.subplots()
-    ax.bar([n for n, _ in items], [v for _, v in items], color="#4c72b0")
-    ax.set_ylabel("headline metric")
-    ax.set_title(results.get("config", {}).get("model", ""), fontsize=8)
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path.name
-
-
-def write_run_report(run_dir: Path, results: dict, task_plots: dict[str, list[str]]) -> None:
+def write_run_report(folder: RunFolder, results: dict, task_plots: dict[str, list[str]]) -> None:
     plots = dict(task_plots)
-    bar = primary_bar_plot(results, run_dir / "metrics.png")
+    bar = headline_panels(RunResults.from_json(results), folder.summary_plot_path)
     if bar:
         plots = {"all tasks": [bar], **plots}
-    write_text_atomic(run_dir / "report.md", run_report(results, plots))
+    write_text_atomic(folder.report_path, run_report(results, plots))
 
 
 # ----------------------------------------------------------------------------- across runs
@@ -107,7 +94,7 @@ def readable_runs(run_dirs: list[str]) -> tuple[list[str], list[str]]:
     """
     kept, warnings = [], []
     for run_dir in run_dirs:
-        if not (Path(run_dir) / "results.json").is_file():
+        if not RunFolder(run_dir).results_path.is_file():
             warnings.append(f"skipping {str(run_dir)!r}: not a run folder (no results.json)")
             continue
         try:
@@ -119,7 +106,7 @@ def readable_runs(run_dirs: list[str]) -> tuple[list[str], list[str]]:
     return kept, warnings
 
 
-def _run_names(run_dirs: list[str]) -> list[str]:
+def run_names(run_dirs: list[str]) -> list[str]:
     """Row labels: folder names, or the path given when two runs share a name."""
     names: list[str] = []
     for run_dir in run_dirs:
@@ -134,7 +121,7 @@ def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
     An undefined metric is the text "n/a"; a metric the run does not have is missing (NaN).
     """
     rows, columns = {}, []
-    for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
+    for run_dir, name in zip(run_dirs, run_names(run_dirs)):
         results = load_results(run_dir)
         row = {}
         for task, summary in results["tasks"].items():
@@ -153,14 +140,14 @@ def comparison_table(run_dirs: list[str]) -> pd.DataFrame:
 def run_facts(run_dirs: list[str]) -> pd.DataFrame:
     """Per run: scored samples, --limit and sample errors, and a flag when its numbers are not full-set ones."""
     rows = {}
-    for run_dir, name in zip(run_dirs, _run_names(run_dirs)):
+    for run_dir, name in zip(run_dirs, run_names(run_dirs)):
         results = load_results(run_dir)
         tasks = list(results["tasks"].values())
         n, errors = sum(t.get("n", 0) for t in tasks), sum(t.get("errors", 0) for t in tasks)
         limit = results.get("config", {}).get("limit")
         empty = sum(t.get("n", 0) == 0 for t in tasks)
         rows[name] = {"n": n, "limit": "" if limit is None else str(limit), "errors": errors,
-                      "flag": "; ".join(_flags(effective_limit(results), errors, empty))}
+                      "flag": "; ".join(_flags(RunResults.from_json(results).effective_limit(), errors, empty))}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["n", "limit", "errors", "flag"])
 
 
@@ -174,7 +161,7 @@ def _flags(limit, errors: int, empty: int) -> list[str]:
 def _shown(table: pd.DataFrame, facts: pd.DataFrame | None, missing: str) -> pd.DataFrame:
     """Metric cells as text: 4 significant digits, "n/a" for undefined, `missing` where a run lacks the metric."""
     def cell(value) -> str:
-        return missing if is_number(value) and np.isnan(value) else _fmt(value)
+        return missing if is_number(value) and np.isnan(value) else fmt(value)
 
     shown = table if table.columns.empty else table.astype(object).apply(lambda column: column.map(cell))
     return shown if facts is None else shown.join(facts)

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from .errors import UsageError
 
@@ -64,34 +64,6 @@ def read_jsonl(path: str | Path) -> list[dict]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     return records
-
-
-def load_results(run_dir: str | Path) -> dict:
-    """A run folder's results.json; a missing or corrupt one is bad input, not a crash."""
-    path = Path(run_dir) / "results.json"
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{str(run_dir)!r} is not a run folder (no results.json)") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {str(path)!r}: {exc}") from None
-    if not isinstance(results, dict) or not isinstance(results.get("tasks"), dict):
-        raise UsageError(f"{str(path)!r} is not a ddit-eval results file (no 'tasks' table)")
-    return results
-
-
-def limit_cut(summary: dict, limit: Optional[int]) -> bool:
-    """True when --limit left some of this task's samples out: it selected (scored + failed) as many as the limit.
-
-    A limit above the data's size selects every sample, so such a run is not a partial one.
-    """
-    return limit is not None and summary.get("n", 0) + summary.get("errors", 0) >= limit
-
-
-def effective_limit(results: dict) -> Optional[int]:
-    """The run's --limit if it left samples out of some task, else None (every task was scored whole)."""
-    limit = results.get("config", {}).get("limit")
-    return limit if any(limit_cut(t, limit) for t in results["tasks"].values()) else None
 
 
 def is_number(value: Any) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import reports
-from .api import Cell, Pipeline, Task
+from .api import Benchmark, Cell, Pipeline, Task
 from .backends import check_load_options, check_model_spec, check_serves
 from .cpu_threads import restore_torch_threads, set_torch_threads, thread_facts, torch_threads_now
 from .distributed import World, world_from_env
@@ -26,14 +26,18 @@ from .errors import UsageError
 from .provenance import versions
 from .results import DISK_FULL
 from .run_folder import RUN_FILES, RunFolder
-from .runner import RunAborted, RunOptions, TaskOutcome, TaskRunner, score_records
+from .runner import RunAborted, RunOptions, TaskRunner
+from .scoring import TaskOutcome, score_records
+from .headlines import terminal_summary
+from .html_report import write_run_html
+from .schema import RunResults, TaskSummary
 
 
 @dataclass
 class RunPlan:
     """What the user asked for: the tasks (ablations already expanded into cells), the model, the folder."""
 
-    tasks: dict[str, Task]
+    tasks: dict[str, Benchmark]
     model: str
     folder: RunFolder
     options: RunOptions
@@ -44,6 +48,7 @@ class RunPlan:
     overwrite: bool = False
     resume_command: str = ""
     log_format: str = "ddit"
+    verbose: bool = False  # print the whole report at the end, not only a line per task
 
     def fingerprint(self) -> dict:
         """What defines the run's results; a resume must match it (batch size, workers and world size may change)."""
@@ -122,13 +127,13 @@ def _run_tasks(plan: RunPlan, model, world: World, load_s: float) -> int:
     """Every task into the folder; a full disk or Ctrl-C is one line with the command that resumes."""
     start = time.monotonic() - load_s
     folder = plan.folder
-    results = {"tasks": {}, "config": {**plan.fingerprint(), "batch_size": plan.options.batch_size,
-                                       "model_config": model.config()},
-               "versions": versions(), "timing": {"model_load_s": round(load_s, 3), "cpu": thread_facts()}}
+    results = RunResults(config={**plan.fingerprint(), "batch_size": plan.options.batch_size,
+                                 "model_config": model.config()},
+                         versions=versions(), timing={"model_load_s": round(load_s, 3), "cpu": thread_facts()})
     if world.distributed:
-        results["config"]["world_size"] = world.size
+        results.config["world_size"] = world.size
     runner = TaskRunner(model, folder.path, plan.options, world)
-    earlier = folder.read_results().get("tasks") or {}
+    earlier = folder.read_results().tasks
     cells: dict[str, TaskOutcome] = {}
     try:
         for name, task in plan.tasks.items():
@@ -141,16 +146,17 @@ def _run_tasks(plan: RunPlan, model, world: World, load_s: float) -> int:
             finish_task(folder, results, task, outcome)
             if isinstance(task, Cell):
                 cells[name] = outcome
-            results["timing"]["total_s"] = round(time.monotonic() - start, 3)
+            results.timing["total_s"] = round(time.monotonic() - start, 3)
             folder.write_results(results)
         if not world.is_main:
             return 0
         _summarize_ablations(plan.tasks, cells, results, folder)
-        reports.write_run_report(folder.path, results, results.get("plots", {}))
+        reports.write_run_report(folder, results.to_json(), results.plots)
+        write_run_html(folder.path)
         if plan.log_format == "lmms-eval":  # for lmms-eval's tools (ddit_eval.interop.lmms_results)
             from .interop.lmms_results import write_lmms_eval_results
 
-            write_lmms_eval_results(folder.path, results, None, plan.model)
+            write_lmms_eval_results(folder.path, results.to_json(), None, plan.model)
     except RunAborted as exc:
         if world.is_main:
             folder.write_results(results)
@@ -165,12 +171,19 @@ def _run_tasks(plan: RunPlan, model, world: World, load_s: float) -> int:
     except KeyboardInterrupt:
         print(f"interrupted; what was saved is kept: resume with: {plan.resume_command}", file=sys.stderr)
         return 130
-    print(reports.run_report(results, {}).rstrip())
-    print(f"\nresults in {folder}/ (results.json, report.md, samples/)")
+    print_summary(folder, results, plan.verbose)
     return unscored_tasks(results)
 
 
-def _run_task(runner: TaskRunner, task: Task, model, earlier: dict) -> Optional[TaskOutcome]:
+def print_summary(folder: RunFolder, results: RunResults, verbose: bool) -> None:
+    """A line per task (headline, CI, n, failures); the whole report only with --verbose."""
+    if verbose:
+        print(reports.run_report(results.to_json(), {}).rstrip() + "\n")
+    print(terminal_summary(results, folder.report_path))
+    print(f"sample browser: {folder.html_report_path}")
+
+
+def _run_task(runner: TaskRunner, task: Benchmark, model, earlier: dict[str, TaskSummary]) -> Optional[TaskOutcome]:
     """runner.run, or a task's own pipeline (feature-probe); an ablation cell also records its cost: the network
     calls the model counted (None when it does not count), or the earlier process's timing when this one had
     nothing left to compute."""
@@ -184,36 +197,36 @@ def _run_task(runner: TaskRunner, task: Task, model, earlier: dict) -> Optional[
     outcome = runner.run(task)
     if outcome is None:
         return None
-    timing = outcome.summary["timing"]
+    timing = outcome.summary.timing
     timing["network_calls"] = None if before is None else model.network_calls() - before
-    previous = (earlier.get(task.name) or {}).get("timing") or {}
+    previous = earlier[task.name].timing if task.name in earlier else {}
     if not timing["computed_samples"] and previous.get("computed_samples"):
-        outcome.summary["timing"] = previous
+        outcome.summary.timing = previous
     return outcome
 
 
-def finish_task(folder: RunFolder, results: dict, task: Task, outcome: TaskOutcome) -> None:
+def finish_task(folder: RunFolder, results: RunResults, task: Benchmark, outcome: TaskOutcome) -> None:
     """A scored task's summary, plots and extra outputs (a test server's submission) into `results`."""
-    results["tasks"][task.name] = outcome.summary
+    results.tasks[task.name] = outcome.summary
     plots = task.plots(outcome.records, outcome.evaluation, str(folder.path))
-    results.setdefault("plots", {})[task.name] = folder.relative(plots)
+    results.plots[task.name] = folder.relative(plots)
     written = task.write_outputs(outcome.records, outcome.evaluation, str(folder.path))
     if written:
-        results.setdefault("outputs", {})[task.name] = folder.relative(written)
+        results.outputs[task.name] = folder.relative(written)
 
 
-def _summarize_ablations(tasks: dict, cells: dict[str, TaskOutcome], results: dict, folder: RunFolder) -> None:
+def _summarize_ablations(tasks: dict, cells: dict[str, TaskOutcome], results: RunResults, folder: RunFolder) -> None:
     """After its cells ran, an ablation writes its tables and plots; its summary goes under results["ablations"]."""
     ablations: dict[str, tuple] = {}
     for name in cells:
         ablation = tasks[name].ablation
         ablations.setdefault(ablation.name, (ablation, []))[1].append(name)
     for name, (ablation, names) in ablations.items():
-        summary = ablation.summarize([tasks[c] for c in names], {c: results["tasks"][c] for c in names},
+        summary = ablation.summarize([tasks[c] for c in names], {c: results.tasks[c].to_json() for c in names},
                                      {c: cells[c].records for c in names}, str(folder.path))
         summary["files"] = folder.relative(summary.get("files", []))
-        summary["plots"] = results.setdefault("plots", {})[name] = folder.relative(summary.get("plots", []))
-        results.setdefault("ablations", {})[name] = summary
+        summary["plots"] = results.plots[name] = folder.relative(summary.get("plots", []))
+        results.ablations[name] = summary
         folder.write_results(results)
 
 
@@ -222,20 +235,21 @@ def disk_full(exc: OSError) -> str:
     return f"{exc.strerror or 'no space left on device'}{where}"
 
 
-def unscored_tasks(results: dict) -> int:
+def unscored_tasks(results: RunResults) -> int:
     """1, with the reason on the terminal, when some task scored no sample: a broken run must not pass."""
-    empty = {name: t for name, t in results["tasks"].items() if t["n"] == 0}
+    empty = {name: t for name, t in results.tasks.items() if t.n == 0}
     for name, task in empty.items():
-        example = task.get("error_examples") or [{}]
+        example = task.error_examples or [{}]
         why = str(example[0].get("error", "no sample selected")).strip().splitlines()[0]
-        print(f"error: {name}: no sample scored ({task['errors']} failed), e.g. {why}", file=sys.stderr)
+        print(f"error: {name}: no sample scored ({task.errors} failed), e.g. {why}", file=sys.stderr)
     return 1 if empty else 0
 
 
 # ----------------------------------------------------------------------------- score
 
 
-def execute_score(task: Task, ordered: list[dict], total: int, source: Path, folder: RunFolder, overwrite: bool) -> int:
+def execute_score(task: Task, ordered: list[dict], total: int, source: Path, folder: RunFolder, overwrite: bool,
+                  verbose: bool = False) -> int:
     """Score records built from predictions made elsewhere (`ordered`: sample order, image paths relative to
     `source`'s folder or absolute) into `folder`, through the run's own scoring and finishing."""
     folder.ensure_writable()
@@ -246,21 +260,21 @@ def execute_score(task: Task, ordered: list[dict], total: int, source: Path, fol
         start = time.monotonic()
         outcome = score_records(task, ordered, source.parent)
         if len(ordered) < total:
-            outcome.summary["notes"].append(f"scored {len(ordered)} of {total} samples")
-        outcome.summary["timing"] = {"compute_s": 0.0, "computed_samples": 0, "samples_per_s": None, "model_s": 0.0,
-                                     "score_s": round(time.monotonic() - start, 3)}
-        results = {"tasks": {}, "config": {"predictions": str(source.resolve()), "tasks": {task.name: task.config()}},
-                   "versions": versions(), "timing": {}}
+            outcome.summary.notes.append(f"scored {len(ordered)} of {total} samples")
+        outcome.summary.timing = {"compute_s": 0.0, "computed_samples": 0, "samples_per_s": None, "model_s": 0.0,
+                                  "score_s": round(time.monotonic() - start, 3)}
+        results = RunResults(config={"predictions": str(source.resolve()), "tasks": {task.name: task.config()}},
+                             versions=versions())
         # image paths are written absolute: relative ones would point into the new folder, where no image is
         errors = {r["id"]: r for r in ordered if "error" in r}
         scored = {r["id"]: r for r in outcome.records}
         folder.sample_log(task.name).rewrite(scored.get(r["id"]) or errors[r["id"]] for r in ordered)
         finish_task(folder, results, task, outcome)
-        results["timing"]["total_s"] = outcome.summary["timing"]["score_s"]
+        results.timing["total_s"] = outcome.summary.timing["score_s"]
         folder.write_results(results)
-        reports.write_run_report(folder.path, results, results.get("plots", {}))
-    print(reports.run_report(results, {}).rstrip())
-    print(f"\nresults in {folder}/ (results.json, report.md, samples/)")
+        reports.write_run_report(folder, results.to_json(), results.plots)
+        write_run_html(folder.path)
+    print_summary(folder, results, verbose)
     return unscored_tasks(results)
 
 

@@ -7,6 +7,7 @@
     <run>/samples/<task>/          generated images
     <run>/results.json             metrics, notes, timing, provenance (temp file, then os.replace)
     <run>/report.md, metrics.png   the human-readable report
+    <run>/report.html, report_files/   the HTML report and sample browser (ddit_eval.html_report)
     <run>/<plots, outputs>         task plots and extra outputs (a submission), as results.json records them
     <run>/lmms-eval/<model>/       the lmms-eval files (--log-format lmms-eval)
     <run>/.lock                    held by the process writing the folder
@@ -24,15 +25,22 @@ from contextlib import suppress
 from datetime import datetime, timezone
 from glob import escape as glob_escape
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .errors import UsageError
+from .json_diff import setting_changes
 from .results import LOCK_NAME, RunLock, SampleLog, write_json_atomic
 
-RUN_FILES = ("samples", "results.json", "report.md", "metrics.png", "run.json")
+if TYPE_CHECKING:
+    from .schema import RunResults
+
+SAMPLES, RESULTS, REPORT, SUMMARY_PLOT, FINGERPRINT = "samples", "results.json", "report.md", "metrics.png", "run.json"
+REPORT_HTML, REPORT_FILES = "report.html", "report_files"  # the HTML report and its data files (html_report)
+LMMS_EVAL = "lmms-eval"
+RUN_FILES = (SAMPLES, RESULTS, REPORT, SUMMARY_PLOT, FINGERPRINT, REPORT_HTML)
 # What a run writes, as glob patterns: at the top of the folder, and per task ({task}: its name, glob-escaped).
-TOP_PATTERNS = ("run.json", "results.json", "report.md", "metrics.png", "lmms-eval/*/*_samples_*.jsonl",
-                "lmms-eval/*/*_results.json")
+TOP_PATTERNS = (FINGERPRINT, RESULTS, REPORT, SUMMARY_PLOT, REPORT_HTML, REPORT_FILES, f"{LMMS_EVAL}/*/*_samples_*.jsonl",
+                f"{LMMS_EVAL}/*/*_results.json")
 TASK_PATTERNS = ("samples/{task}.jsonl", "samples/{task}.rank*.jsonl", "samples/{task}")
 # Files of ours in any folder, whatever it holds: the lock, a writability probe.
 HOUSEKEEPING = (LOCK_NAME, ".write-test-*")
@@ -59,7 +67,11 @@ class RunFolder:
     # -- paths
     @property
     def samples_dir(self) -> Path:
-        return self.path / "samples"
+        return self.path / SAMPLES
+
+    def task_dir(self, task: str) -> Path:
+        """A task's own files beside its log (generated images, the probe's features and decoders)."""
+        return self.samples_dir / task
 
     def sample_log(self, task: str) -> SampleLog:
         return SampleLog(self.samples_dir / f"{task}.jsonl")
@@ -73,11 +85,29 @@ class RunFolder:
 
     @property
     def results_path(self) -> Path:
-        return self.path / "results.json"
+        return self.path / RESULTS
 
     @property
     def fingerprint_path(self) -> Path:
-        return self.path / "run.json"
+        return self.path / FINGERPRINT
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / REPORT
+
+    @property
+    def html_report_path(self) -> Path:
+        """report.html; its data files and thumbnails go in `report_files/` beside it."""
+        return self.path / REPORT_HTML
+
+    @property
+    def summary_plot_path(self) -> Path:
+        """Every task's headline metric in one bar chart (the report's first figure)."""
+        return self.path / SUMMARY_PLOT
+
+    def lmms_eval_dir(self, model: str) -> Path:
+        """lmms-eval's layout for one model (`model`: its sanitised name)."""
+        return self.path / LMMS_EVAL / model
 
     def relative(self, paths: Iterable[str | Path]) -> list[str]:
         """Paths as results.json records them: relative to the folder, so a moved folder still reads."""
@@ -102,7 +132,7 @@ class RunFolder:
 
     def holds_ours(self) -> bool:
         """A run of ours is here: its run.json, or a results.json that ddit-eval wrote (`score` writes no run.json)."""
-        versions = self.read_results().get("versions")
+        versions = self._raw_results().get("versions")
         return self.fingerprint_path.exists() or (isinstance(versions, dict) and "ddit_eval" in versions)
 
     def is_empty(self) -> bool:
@@ -126,13 +156,13 @@ class RunFolder:
         except (OSError, ValueError, AttributeError, TypeError):
             logs = self.samples_dir.glob("*.jsonl") if self.fingerprint_path.exists() else []
             tasks = [re.sub(r"(\.rank\d+)?\.jsonl$", "", p.name) for p in logs]
-        recorded = self.read_results().get("tasks")
+        recorded = self._raw_results().get("tasks")
         names = [*tasks, *(recorded if isinstance(recorded, dict) else [])]
         return [t for t in dict.fromkeys(names) if isinstance(t, str) and not {"", ".", ".."} & set(t.split("/"))]
 
     def recorded_files(self) -> list[str]:
         """Plots, outputs and ablation tables the results.json of the run here records (relative to the folder)."""
-        results = self.read_results()
+        results = self._raw_results()
         try:
             groups = [results.get("plots"), results.get("outputs"),
                       {k: a.get("files") for k, a in (results.get("ablations") or {}).items()}]
@@ -176,8 +206,7 @@ class RunFolder:
             except (OSError, ValueError) as exc:
                 raise UsageError(f"cannot read {str(self.fingerprint_path)!r} ({exc}); use --overwrite to start over") from None
             if recorded != fingerprint:
-                keys = sorted(k for k in set(recorded) | set(fingerprint) if recorded.get(k) != fingerprint.get(k))
-                raise UsageError(f"{str(self.path)!r} holds a run with other settings ({', '.join(keys)} differ); "
+                raise UsageError(f"{str(self.path)!r} holds a run with other settings ({setting_changes(recorded, fingerprint)}); "
                                  "use another --output-dir, or --overwrite to start over")
         write_json_atomic(self.fingerprint_path, fingerprint)
 
@@ -193,13 +222,23 @@ class RunFolder:
                 raise UsageError(f"cannot read {str(log.path)!r}: {exc.strerror or exc}") from None
 
     # -- results
-    def read_results(self) -> dict:
-        """What an earlier process of this run wrote ({} if nothing readable)."""
+    def read_results(self) -> "RunResults":
+        """What an earlier process of this run wrote (empty if nothing readable)."""
+        from .schema import RunResults
+
+        try:
+            return RunResults.from_json(json.loads(self.results_path.read_text()))
+        except (OSError, ValueError):
+            return RunResults()
+
+    def write_results(self, results: "RunResults") -> None:
+        results.write(self.results_path)
+
+    def _raw_results(self) -> dict:
+        """results.json as plain JSON, however damaged its entries ({} if unreadable): what --overwrite may remove
+        is judged from it, so a file the schema refuses still names the files of ours it records."""
         try:
             data = json.loads(self.results_path.read_text())
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
-
-    def write_results(self, results: dict) -> None:
-        write_json_atomic(self.results_path, results)

@@ -13,17 +13,18 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .api import GENERATE_IMAGES, Evaluation, Model, Sample, Task
+from .api import GENERATE_IMAGES, Model, Sample, Task
 from .distributed import World
 from .prefetch import prefetched_batches
 from .progress import Progress
 from .results import SampleLog
 from .run_folder import RunFolder
+from .scoring import TaskOutcome, score_records
 from .seeding import sample_seed
+from .selection import select_samples
 
 
 @dataclass(frozen=True)
@@ -39,16 +40,6 @@ class RunOptions:
 
 class RunAborted(Exception):
     """Too many sample errors; what was computed is on disk."""
-
-
-def select_samples(task: Task, limit: int | None) -> list[Sample]:
-    samples = list(islice(task.samples(), limit))
-    seen: set[str] = set()
-    for s in samples:
-        if s.id in seen:
-            raise ValueError(f"task {task.name!r} yields sample id {s.id!r} twice")
-        seen.add(s.id)
-    return samples
 
 
 def _read_only(log: SampleLog) -> list[dict]:
@@ -67,21 +58,6 @@ def _file_stem(sample_id: str) -> str:
 
 def _error(exc: BaseException) -> dict:
     return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=4)}
-
-
-def absolute_image_paths(records: Sequence[dict], base: Path) -> list[dict]:
-    """Image predictions are stored relative to the samples folder; scorers get absolute paths."""
-    return [{**r, "prediction": [str((base / p).resolve()) for p in r["prediction"]]} for r in records]
-
-
-@dataclass
-class TaskOutcome:
-    """What running a task produced: its results.json summary, the task's own Evaluation, and the scored
-    records in sample order (image paths absolute), so plots never re-read the log or re-run a scorer."""
-
-    summary: dict[str, Any]
-    evaluation: Evaluation
-    records: list[dict]
 
 
 class TaskRunner:
@@ -107,7 +83,8 @@ class TaskRunner:
             logged = self._fold_rank_logs(task.name, log, drop_errors=self.options.retry_errors)
             self.errors_seen += sum("error" in r for r in logged)
         self.world.barrier()  # every rank reads the folded log: all agree on what is pending
-        samples = select_samples(task, self.options.limit)
+        selection = select_samples(task, self.options.limit, self.options.seed)
+        samples = selection.samples
         if not self.world.is_main:
             logged = _read_only(log)
         done = {r["id"] for r in logged}  # ids only: records stay on disk until scoring, so memory stays flat
@@ -131,9 +108,10 @@ class TaskRunner:
         ordered = [by_id[s.id] for s in samples]
         del by_id
         start = time.monotonic()
-        summary, evaluation, scored = self._score(task, log, ordered)
-        summary["notes"].extend(model_notes)
-        summary["timing"] = {
+        outcome = self._score(task, log, ordered, selection.note)
+        summary = outcome.summary
+        summary.notes.extend(model_notes)
+        summary.timing = {
             "compute_s": round(compute_s, 3),
             "computed_samples": len(pending),
             "samples_per_s": round(len(pending) / compute_s, 3) if compute_s > 0 and pending else None,
@@ -141,9 +119,9 @@ class TaskRunner:
             "score_s": round(time.monotonic() - start, 3),
         }
         if self.world.distributed:
-            summary["timing"]["world_size"] = self.world.size
-            summary["timing"]["rank0_computed_samples"] = computed
-        return TaskOutcome(summary, evaluation, scored)
+            summary.timing["world_size"] = self.world.size
+            summary.timing["rank0_computed_samples"] = computed
+        return outcome
 
     def _compute(self, task: Task, mine: list[Sample], initial: int, total: int) -> int:
         """Run this rank's samples batch by batch into its log; returns how many it finished."""
@@ -244,64 +222,21 @@ class TaskRunner:
         return [self._call_model(kind, [r])[0] for r in requests]
 
     def _save_images(self, task: Task, sample: Sample, images) -> list[str]:
-        folder = self.samples_dir / task.name
+        folder = self.folder.task_dir(task.name)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for k, image in enumerate(images):
-            rel = f"{task.name}/{_file_stem(sample.id)}_{k}.png"
-            image.save(self.samples_dir / rel)
-            paths.append(rel)
+            path = folder / f"{_file_stem(sample.id)}_{k}.png"
+            image.save(path)
+            paths.append(path.relative_to(self.samples_dir).as_posix())  # relative to samples/, as the log stores
         return paths
 
-    def _score(self, task: Task, log: SampleLog, ordered: list[dict]) -> tuple[dict[str, Any], Evaluation, list[dict]]:
-        outcome = score_records(task, ordered, self.samples_dir, self.options.limit)
+    def _score(self, task: Task, log: SampleLog, ordered: list[dict], chosen_by: Optional[str]) -> TaskOutcome:
+        """Score, and write each sample's scores into its log line."""
+        outcome = score_records(task, ordered, self.samples_dir, self.options.limit, chosen_by)
         scores = {r["id"]: r["scores"] for r in outcome.records}
         log.rewrite({**r, "scores": scores[r["id"]]} if r["id"] in scores else r for r in ordered)
-        return outcome.summary, outcome.evaluation, outcome.records
-
-
-def score_records(task: Task, ordered: Sequence[dict], image_base: Path, limit: Optional[int] = None) -> TaskOutcome:
-    """Score a task's records (errors included, in sample order): the one scoring path of `run` and `score`.
-
-    Image predictions are paths relative to `image_base`; the scorer and the returned records get
-    absolute ones.  The summary says how many samples failed, with examples, and what --limit left out.
-    """
-    ok = [r for r in ordered if "error" not in r]
-    scorable = absolute_image_paths(ok, image_base) if task.request_kind == GENERATE_IMAGES else ok
-    evaluation = task.evaluate(scorable) if ok else Evaluation(metrics={}, per_sample=[], notes=[])
-    if len(evaluation.per_sample) != len(ok):
-        raise RuntimeError(f"task {task.name!r} returned {len(evaluation.per_sample)} per-sample scores for {len(ok)} records")
-    summary = task_summary(task, ordered, evaluation, limit)
-    return TaskOutcome(summary, evaluation, [{**r, "scores": s} for r, s in zip(scorable, evaluation.per_sample)])
-
-
-def task_summary(task: Task, ordered: Sequence[dict], evaluation: Evaluation, limit: Optional[int] = None) -> dict:
-    """A task's results.json entry from its records (errors included) and their Evaluation: how many samples
-    failed, with examples, and what --limit left out.  Every way of running a task writes this shape."""
-    ok = sum("error" not in r for r in ordered)
-    errors = [r for r in ordered if "error" in r]
-    notes = list(evaluation.notes)
-    if errors:  # the metrics cover the scored samples only; say how many that is
-        first = str(errors[0]["error"]).strip().splitlines()[0]
-        notes.append(f"scored {ok} of {len(ordered)} samples; {len(errors)} failed" if ok
-                     else f"no sample scored: all {len(ordered)} failed, e.g. {first}")
-    elif not ok:
-        notes.append("no sample scored: the task selected no samples")
-    if limit is not None and len(ordered) >= limit:
-        notes.append(f"scored the first {len(ordered)} samples only (--limit {limit})")
-    elif limit is not None:  # fewer samples than the limit: none was left out
-        notes.append(f"--limit {limit} exceeds the {len(ordered)} samples: all {len(ordered)} "
-                     f"{'selected' if errors else 'scored'}")
-    return {
-        "metrics": evaluation.metrics,
-        "primary": task.primary_metric,
-        "higher_is_better": task.primary_metric not in evaluation.lower_is_better and task.higher_is_better,
-        "lower_is_better": sorted(evaluation.lower_is_better),  # per metric: `compare` gates each its own way
-        "n": ok,
-        "errors": len(errors),
-        "error_examples": [{"id": r["id"], "error": r["error"]} for r in errors[:5]],
-        "notes": notes,
-    }
+        return outcome
 
 
 class _RowError(Exception):

@@ -6,16 +6,26 @@ images folder: `--set coco-caption.karpathy_file=... --set coco-caption.images_d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ddit_eval.api import Sample
 from ddit_eval.data import KarpathySplit
 from ddit_eval.errors import UsageError
 from ddit_eval.registry import register_task
-from ddit_eval.settings import existing_path
+from ddit_eval.settings import existing_path, setting
 
-from ._caption_common import CaptionTask
+from ._caption_common import CaptionSettings, CaptionTask
+
+
+@dataclass(frozen=True)
+class CocoCaptionSettings(CaptionSettings):
+    karpathy_file: Optional[str] = setting(None, "Karpathy's split file dataset_coco.json (required to run)",
+                                           check=existing_path("Karpathy split file (dataset_coco.json)"))
+    images_dir: Optional[str] = setting(None, "the local COCO images folder, holding val2014/ (required to run)",
+                                        check=existing_path("COCO images folder"))
+    split: str = setting("test", "the Karpathy split captioned")
 
 
 @register_task
@@ -24,17 +34,15 @@ class CocoCaption(CaptionTask):
     description = "COCO Karpathy test captioning: CIDEr (x100), BLEU-1..4, METEOR, ROUGE-L"
     data_source = "Karpathy split file dataset_coco.json + a local COCO images folder (set karpathy_file, images_dir)"
     dataset_id = "karpathy"
-    default_settings = {"karpathy_file": None, "images_dir": None, "split": "test", **CaptionTask.caption_settings}
-    setting_checks = {"karpathy_file": existing_path(kind="Karpathy split file (dataset_coco.json)"),
-                      "images_dir": existing_path(kind="COCO images folder"), **CaptionTask.caption_checks}
+    settings_type = CocoCaptionSettings
 
     @cached_property
     def table(self) -> KarpathySplit:
         s = self.settings
-        if not s["karpathy_file"] or not s["images_dir"]:
+        if not s.karpathy_file or not s.images_dir:
             raise UsageError("coco-caption reads local files: --set coco-caption.karpathy_file=PATH/dataset_coco.json "
                              "--set coco-caption.images_dir=PATH (the folder holding val2014/)")
-        return KarpathySplit(s["karpathy_file"], s["images_dir"], s["split"])
+        return KarpathySplit(s.karpathy_file, s.images_dir, s.split)
 
     def sample_id(self, row: dict) -> str:
         return str(row["cocoid"])

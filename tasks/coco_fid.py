@@ -15,21 +15,42 @@ import hashlib
 import json
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 from ddit_eval.api import GENERATE_IMAGES, Evaluation, ImageRequest, Sample, Task
 from ddit_eval.data import read_json
 from ddit_eval.errors import UsageError
-from ddit_eval.image_metrics import CLIP_SCORE_DEFINITION, LOWER_IS_BETTER, RESIZE_MODES, FidelityConfig
+from ddit_eval.image_metrics import CLIP_SCORE_DEFINITION, RESIZE_MODES, FidelityConfig
 from ddit_eval.provenance import file_sha256
 from ddit_eval.registry import register_task
-from ddit_eval.settings import existing_path, integer, number, one_of, optional_int
+from ddit_eval.settings import existing_path, setting
+
+from ._generation_common import ImageGenerationSettings
 
 CLIP_WEIGHTS = "openai/clip-vit-large-patch14"
 SELECTION = ("random.Random(selection_seed).sample over val2014 images sorted by COCO id, then one caption per "
              "image by randrange over its captions (file order; official file: sorted by annotation id)")
+
+
+@dataclass(frozen=True)
+class CocoFidSettings(ImageGenerationSettings):
+    captions_file: Optional[str] = setting(None, "captions_val2014.json or Karpathy's dataset_coco.json (required)",
+                                           check=existing_path("captions_val2014.json or dataset_coco.json"))
+    images_dir: Optional[str] = setting(None, "the local COCO images folder, holding val2014/ (required)",
+                                        check=existing_path("COCO images folder"))
+    num_samples: int = setting(30000, "caption / image pairs drawn (FID-30K: 30000)", minimum=2)
+    selection_seed: int = setting(0, "seed of the drawing of images and captions", minimum=0)
+    reference_images: str = setting("selected", "FID's reference set: the drawn images, or all val2014 images",
+                                    choices=("selected", "all"))
+    eval_size: int = setting(256, "both image sets are resized to this size before Inception", minimum=16)
+    resize_mode: str = setting("bicubic", "the PIL filter of that resize", choices=RESIZE_MODES)
+    feature_extractor_weights: Optional[str] = setting(None, "Inception state dict (none: torch-fidelity's own)",
+                                                       check=existing_path("Inception state dict (.pth)"))
+    clip_score: bool = setting(True, "also compute CLIPScore")
+    clip_weights: str = setting(CLIP_WEIGHTS, "CLIP ViT-L/14 weights of CLIPScore (hub id or folder)")
 
 
 class Val2014Captions:
@@ -78,36 +99,26 @@ class CocoFid(Task):
     description = "MS-COCO 2014 val text-to-image: FID-30K (torch-fidelity), IS, KID, CLIPScore (ViT-L/14)"
     data_source = "local COCO 2014 val: captions_val2014.json or dataset_coco.json (captions_file) + images_dir"
     primary_metric = "fid"
-    higher_is_better = False  # of the primary; each metric's own direction rides on the Evaluation
     request_kind = GENERATE_IMAGES
     dataset_id = "COCO 2014 val captions (local)"
-    default_settings = {"captions_file": None, "images_dir": None, "num_samples": 30000, "selection_seed": 0,
-                        "reference_images": "selected", "eval_size": 256, "resize_mode": "bicubic",
-                        "feature_extractor_weights": None, "resolution": None, "steps": None, "guidance": None,
-                        "clip_score": True, "clip_weights": CLIP_WEIGHTS}
-    setting_checks = {"captions_file": existing_path(kind="captions_val2014.json or dataset_coco.json"),
-                      "images_dir": existing_path(kind="COCO images folder"), "num_samples": integer(2),
-                      "selection_seed": integer(0), "reference_images": one_of(("selected", "all")),
-                      "eval_size": integer(16), "resize_mode": one_of(RESIZE_MODES),
-                      "feature_extractor_weights": existing_path(kind="Inception state dict (.pth)"),
-                      "resolution": optional_int(8), "steps": optional_int(1), "guidance": number(0, allow_none=True)}
+    settings_type = CocoFidSettings
 
     @cached_property
     def captions(self) -> Val2014Captions:
         s = self.settings
-        if not s["captions_file"] or not s["images_dir"]:
+        if not s.captions_file or not s.images_dir:
             raise UsageError("coco-fid reads local COCO 2014 val: --set coco-fid.captions_file=PATH/captions_val2014.json "
                              "(or dataset_coco.json) --set coco-fid.images_dir=PATH (the folder holding val2014/)")
-        return Val2014Captions(s["captions_file"], s["images_dir"])
+        return Val2014Captions(s.captions_file, s.images_dir)
 
     @cached_property
     def selection(self) -> list[dict]:
-        return self.captions.select(self.settings["num_samples"], self.settings["selection_seed"])
+        return self.captions.select(self.settings.num_samples, self.settings.selection_seed)
 
     @cached_property
     def fidelity(self) -> FidelityConfig:
         s = self.settings
-        return FidelityConfig(eval_size=s["eval_size"], resize_mode=s["resize_mode"], weights=s["feature_extractor_weights"])
+        return FidelityConfig(eval_size=s.eval_size, resize_mode=s.resize_mode, weights=s.feature_extractor_weights)
 
     def samples(self) -> Iterator[Sample]:
         for pair in self.selection:
@@ -115,53 +126,55 @@ class CocoFid(Task):
 
     def build_request(self, sample: Sample, seed: int) -> ImageRequest:
         s = self.settings
-        return ImageRequest(id=sample.id, prompt=sample.doc["prompt"], seed=seed, steps=s["steps"], guidance=s["guidance"],
-                            resolution=s["resolution"])
+        return ImageRequest(id=sample.id, prompt=sample.doc["prompt"], seed=seed, steps=s.steps, guidance=s.guidance,
+                            resolution=s.resolution)
 
     def preflight(self) -> None:
         """Data, Inception and CLIP weights are checked before hours of generation, not after."""
         from ddit_eval.image_metrics import check_clip_available, check_inception_weights, ensure_default_inception
 
         self.selection
-        if self.settings["feature_extractor_weights"]:
-            check_inception_weights(self.settings["feature_extractor_weights"], self.name)
+        if self.settings.feature_extractor_weights:
+            check_inception_weights(self.settings.feature_extractor_weights, self.name)
         else:
             ensure_default_inception(self.name)
-        if self.settings["clip_score"]:
-            check_clip_available(self.settings["clip_weights"], self.name)
+        if self.settings.clip_score:
+            check_clip_available(self.settings.clip_weights, self.name)
 
     def reference_paths(self, records: Sequence[dict]) -> list[str]:
-        names = [r["reference_image"] for r in records] if self.settings["reference_images"] == "selected" \
+        names = [r["reference_image"] for r in records] if self.settings.reference_images == "selected" \
             else [name for _, name, _ in self.captions.images]
         return [str(self.captions.folder / name) for name in names]
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         from ddit_eval.environment import resolve_device
-        from ddit_eval.image_metrics import ClipScore, fidelity_scores
+        from ddit_eval.image_metrics import ClipScore, FidelityScores
 
         device = resolve_device(self.device)  # Inception and CLIP go where the run said (--device)
         generated, reference = [r["prediction"][0] for r in records], self.reference_paths(records)
-        metrics, per_sample = fidelity_scores(generated, reference, self.fidelity, device), [{} for _ in records]
-        if self.settings["clip_score"]:
-            from ddit_eval.geneval.colors import load_clip
-
-            clip = ClipScore(*load_clip(self.settings["clip_weights"]), device=device)
-            clip.update(generated, [r["prompt"] for r in records])
-            metrics, per_sample = {**metrics, **clip.compute()}, clip.per_sample()
+        fidelity = FidelityScores(self.fidelity, device)
+        fidelity.update(generated, reference)
         notes = [f"FID/KID/IS: {len(generated)} generated vs {len(reference)} reference images "
-                 f"({self.settings['reference_images']}), {self.fidelity.fitted(len(generated), len(reference)).describe(device)}"]
+                 f"({self.settings.reference_images}), {self.fidelity.fitted(len(generated), len(reference)).describe(device)}"]
         if len(generated) != 30000:
             notes.append(f"FID on {len(generated)} samples: FID is biased by sample count, not comparable with FID-30K")
-        return Evaluation(metrics, per_sample, notes, lower_is_better=LOWER_IS_BETTER)
+        evaluation = Evaluation.of(fidelity, notes=notes)  # Inception runs and is let go before CLIP loads
+        if not self.settings.clip_score:
+            return evaluation
+        from ddit_eval.geneval.colors import load_clip
+
+        clip = ClipScore(*load_clip(self.settings.clip_weights), device=device)
+        clip.update(generated, [r["prompt"] for r in records])
+        return evaluation.plus(clip)
 
     def config(self) -> dict:
         s = self.settings
         digest = hashlib.sha256(json.dumps([[p["cocoid"], p["prompt"]] for p in self.selection]).encode()).hexdigest()
-        reference = len(self.selection) if s["reference_images"] == "selected" else len(self.captions.images)
+        reference = len(self.selection) if s.reference_images == "selected" else len(self.captions.images)
         return {**super().config(), "dataset": self.captions.provenance, "fidelity": self.fidelity.provenance(),
-                "selection": {"method": SELECTION, "seed": s["selection_seed"], "pairs": len(self.selection),
+                "selection": {"method": SELECTION, "seed": s.selection_seed, "pairs": len(self.selection),
                               "sha256": digest, "digest_of": "json [[cocoid, caption], ...] in sample order"},
-                "reference": {"set": f"COCO 2014 val, {s['reference_images']}", "size": reference,
+                "reference": {"set": f"COCO 2014 val, {s.reference_images}", "size": reference,
                               "size_note": "as drawn; --limit or failed samples shrink a 'selected' set (see notes)"},
-                "clip_score": {"definition": CLIP_SCORE_DEFINITION, "weights": s["clip_weights"],
-                               "activation": "quick_gelu"} if s["clip_score"] else None}
+                "clip_score": {"definition": CLIP_SCORE_DEFINITION, "weights": s.clip_weights,
+                               "activation": "quick_gelu"} if s.clip_score else None}

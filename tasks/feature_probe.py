@@ -23,7 +23,7 @@ from ddit_eval.api import ANSWER, Evaluation, Pipeline, Sample, Task
 from ddit_eval.errors import UsageError
 from ddit_eval.probe import settings as probe
 from ddit_eval.registry import TASKS, register_task
-from ddit_eval.results import load_results
+from ddit_eval.schema import load_results
 
 
 @register_task
@@ -35,29 +35,28 @@ class FeatureProbe(Pipeline):
     # What the model is asked inside the pipeline (D-DiT's direct answers), so the CLI can check the backend
     # serves it; the runner does not drive this task sample by sample: `run_pipeline` does.
     request_kind = ANSWER
-    default_settings = probe.DEFAULTS
-    setting_checks = probe.CHECKS
+    settings_type = probe.ProbeSettings
 
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
         self.primary_metric = f"{self.encoders()[0]}/vqa_accuracy_{self.shots()[0]}shot"
 
     def encoders(self) -> list[str]:
-        return probe.names(self.settings["encoders"])
+        return list(self.settings.encoders)
 
     def shots(self) -> list[int]:
-        return probe.shot_counts(self.settings["shots"])
+        return list(self.settings.shots)  # ascending
 
     @cached_property
     def vqa(self) -> Task:
         s = self.settings
-        return TASKS.get("vqav2")(dataset=s["vqa_dataset"], revision=s["vqa_revision"], split=s["vqa_split"], vqa_rule=s["vqa_rule"])
+        return TASKS.get("vqav2")(dataset=s.vqa_dataset, revision=s.vqa_revision, split=s.vqa_split, vqa_rule=s.vqa_rule)
 
     def training_data(self):
         from ddit_eval.probe.data import coco_training_captions
 
         s = self.settings
-        return coco_training_captions(s["karpathy_file"], s["images_dir"], probe.names(s["train_splits"]), s["train_images"])
+        return coco_training_captions(s.karpathy_file, s.images_dir, s.train_splits, s.train_images)
 
     def samples(self) -> Iterator[Sample]:
         return self.vqa.samples()
@@ -77,13 +76,13 @@ class FeatureProbe(Pipeline):
         from ddit_eval.probe.answerers import check_answerer_settings
 
         s = self.settings
-        if not s["karpathy_file"] or not s["images_dir"]:
+        if not s.karpathy_file or not s.images_dir:
             raise UsageError("feature-probe trains its decoder on COCO captions: --set feature-probe.karpathy_file="
                              "PATH/dataset_coco.json --set feature-probe.images_dir=PATH (the folder holding train2014/)")
-        if (s["direct_vqa"] == "from-run") != bool(s["direct_vqa_run"]):
+        if (s.direct_vqa == "from-run") != bool(s.direct_vqa_run):
             raise UsageError("feature-probe: direct_vqa=from-run and direct_vqa_run=RUN_DIR go together")
-        if s["direct_vqa_run"] and "vqav2" not in load_results(s["direct_vqa_run"])["tasks"]:
-            raise UsageError(f"feature-probe: direct_vqa_run {s['direct_vqa_run']!r} holds no vqav2 results")
+        if s.direct_vqa_run and "vqav2" not in load_results(s.direct_vqa_run)["tasks"]:
+            raise UsageError(f"feature-probe: direct_vqa_run {s.direct_vqa_run!r} holds no vqav2 results")
         check_answerer_settings(s)
         self.vqa.table  # the data loads now, not after the encoders ran
 

@@ -12,6 +12,7 @@ the official pass/fail reason, and the paper's rows beside a full-protocol score
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -19,12 +20,27 @@ from typing import Iterator, Optional, Sequence
 from ddit_eval.api import GENERATE_IMAGES, Evaluation, ImageRequest, Sample, Task
 from ddit_eval.errors import UsageError
 from ddit_eval.registry import register_task
-from ddit_eval.settings import existing_path, integer, number, one_of, optional_int
+from ddit_eval.settings import existing_path, setting
+
+from ._generation_common import ImageGenerationSettings
 
 CLIP_WEIGHTS = "openai/clip-vit-large-patch14"
 RESULTS_FILE = "geneval_results.jsonl"
 RUN_SEEDING = ("per prompt: the 'seed' in samples/geneval.jsonl, from (run seed, task, prompt index); "
                "the model derives image k's noise from (that seed, k)")
+
+
+@dataclass(frozen=True)
+class GenEvalSettings(ImageGenerationSettings):
+    metadata: Optional[str] = setting(None, "the prompts' evaluation_metadata.jsonl (none: the official one, pinned)",
+                                      check=existing_path("metadata file"))
+    images_per_prompt: int = setting(4, "images drawn per prompt (GenEval: 4)", minimum=1)
+    detector_weights: Optional[str] = setting(None, "the official Mask2Former checkpoint (.pth) or a transformers folder "
+                                              "(required to score)",
+                                              check=existing_path("detector checkpoint (.pth) or transformers folder"))
+    detector_sha256: Optional[str] = setting(None, "expected sha256 of the detector file (none: the official one's)")
+    clip_weights: str = setting(CLIP_WEIGHTS, "CLIP ViT-L/14 weights of the colour classifier (hub id or folder)")
+    scorer_dtype: str = setting("fp32", "dtype of the detector and CLIP", choices=("fp32", "bf16", "fp16"))
 
 
 @register_task
@@ -35,13 +51,7 @@ class GenEval(Task):
     primary_metric = "overall"
     request_kind = GENERATE_IMAGES
     dataset_id = "djghosh13/geneval prompts/evaluation_metadata.jsonl"
-    default_settings = {"metadata": None, "images_per_prompt": 4, "resolution": None, "steps": None, "guidance": None,
-                        "detector_weights": None, "detector_sha256": None, "clip_weights": CLIP_WEIGHTS,
-                        "scorer_dtype": "fp32"}
-    setting_checks = {"metadata": existing_path(kind="metadata file"), "images_per_prompt": integer(1),
-                      "resolution": optional_int(8), "steps": optional_int(1), "guidance": number(0, allow_none=True),
-                      "detector_weights": existing_path(kind="detector checkpoint (.pth) or transformers folder"),
-                      "scorer_dtype": one_of(("fp32", "bf16", "fp16"))}
+    settings_type = GenEvalSettings
     image_rows: Optional[list[dict]] = None  # the official per-image rows of the last evaluate()
     images_folder = None  # the scanned ImagesFolder, when scoring `score --images-dir`
 
@@ -49,7 +59,7 @@ class GenEval(Task):
     def metadata(self) -> list[dict]:
         from ddit_eval.geneval.metadata import load_metadata
 
-        return load_metadata(self.settings["metadata"])
+        return load_metadata(self.settings.metadata)
 
     def samples(self) -> Iterator[Sample]:
         for i, line in enumerate(self.metadata):
@@ -69,13 +79,13 @@ class GenEval(Task):
 
     def build_request(self, sample: Sample, seed: int) -> ImageRequest:
         s = self.settings
-        return ImageRequest(id=sample.id, prompt=sample.doc["prompt"], seed=seed, num_images=s["images_per_prompt"],
-                            steps=s["steps"], guidance=s["guidance"], resolution=s["resolution"])
+        return ImageRequest(id=sample.id, prompt=sample.doc["prompt"], seed=seed, num_images=s.images_per_prompt,
+                            steps=s.steps, guidance=s.guidance, resolution=s.resolution)
 
     def preflight(self) -> None:
         """Metadata and weights are checked before hours of generation, not after."""
         self.metadata
-        if not self.settings["detector_weights"]:
+        if not self.settings.detector_weights:
             from ddit_eval.geneval.detector import OFFICIAL_CHECKPOINT
 
             raise UsageError(f"geneval needs the official detector checkpoint: download {OFFICIAL_CHECKPOINT} "
@@ -91,15 +101,15 @@ class GenEval(Task):
         from ddit_eval.geneval.detector import Mask2FormerDetector, load_official_detector
 
         device = resolve_device(self.device)
-        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.settings["scorer_dtype"]]
-        weights = self.settings["detector_weights"]
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.settings.scorer_dtype]
+        weights = self.settings.detector_weights
         if weights and Path(weights).is_dir():  # a transformers folder (a converted or test model)
             from transformers import Mask2FormerForUniversalSegmentation
 
             detector = Mask2FormerDetector(Mask2FormerForUniversalSegmentation.from_pretrained(weights), device, dtype)
         else:
-            detector = load_official_detector(weights, self.settings["detector_sha256"], device=device, dtype=dtype)
-        model, processor = load_clip(self.settings["clip_weights"])
+            detector = load_official_detector(weights, self.settings.detector_sha256, device=device, dtype=dtype)
+        model, processor = load_clip(self.settings.clip_weights)
         return detector, ClipColorClassifier(model, processor, device=device, dtype=dtype)
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
@@ -111,10 +121,10 @@ class GenEval(Task):
         metric.update([r["prediction"] for r in records], [r["metadata"] for r in records])
         self.image_rows = metric.rows  # for results.jsonl and the report's grids, without a second detector run
         sizes = image_sizes(r["filename"] for r in metric.rows)
-        notes = [scorer_note(detector.device, self.settings["scorer_dtype"], sizes)]
+        notes = [scorer_note(detector.device, self.settings.scorer_dtype, sizes)]
         if len(records) < len(self.metadata):
             notes.append(f"scored {len(records)} of {len(self.metadata)} prompts: not comparable with the paper's GenEval")
-        return Evaluation(metric.compute(), metric.per_sample(), notes)
+        return Evaluation.of(metric, notes=notes)
 
     def aggregate(self, records: Sequence[dict]) -> Optional[dict[str, float]]:
         from ddit_eval.metrics.geneval import summary_from_prompt_scores
@@ -157,15 +167,15 @@ class GenEval(Task):
         from ddit_eval.geneval.provenance import detector_facts
 
         s = self.settings
-        sha = md.metadata_sha256(s["metadata"])
+        sha = md.metadata_sha256(s.metadata)
         official = md.validate_metadata(self.metadata) == md.EXPECTED_TAG_COUNTS and md.METADATA_SHA256 in (None, sha)
         images = self.images_folder.facts() if self.images_folder else {
-            "source": "generated by the run", "images_per_prompt": s["images_per_prompt"],
-            "resolution": s["resolution"] or "the model's native", "seeding": RUN_SEEDING}
+            "source": "generated by the run", "images_per_prompt": s.images_per_prompt,
+            "resolution": s.resolution or "the model's native", "seeding": RUN_SEEDING}
         return {**super().config(), "metadata_commit": md.PINNED_COMMIT, "metadata_sha256": sha,
                 "metadata_pinned_sha256": md.METADATA_SHA256, "prompt_set": "official" if official else "custom",
-                "converter_version": CONVERTER_VERSION, **detector_facts(s["detector_weights"]),
-                "clip_model": s["clip_weights"], "clip_activation": "quick_gelu", "images": images}
+                "converter_version": CONVERTER_VERSION, **detector_facts(s.detector_weights),
+                "clip_model": s.clip_weights, "clip_activation": "quick_gelu", "images": images}
 
     @classmethod
     def report_sections(cls, summary: dict, config: dict) -> list[str]:

@@ -9,19 +9,30 @@ D-DiT's SFT data loads GQA's test-dev questions file (possible contamination).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ddit_eval.api import Evaluation, Sample
 from ddit_eval.data import DataRef, Table, open_table
 from ddit_eval.metrics.gqa import GQA_RULES
 from ddit_eval.registry import register_task
-from ddit_eval.settings import one_of
+from ddit_eval.settings import setting
 
-from ._hub_common import ANSWER_CHECKS, HubAnswerTask, also_works, data_settings, with_answer_health
+from ._hub_common import HubAnswerSettings, HubAnswerTask, also_works, with_answer_health
 
 EXTRA_FIELDS = ("types", "groups", "semantic", "entailed")  # hub columns the official extras read
 CONTAMINATION = "D-DiT's SFT data includes GQA's test-dev questions file: scores may be inflated"
+
+
+@dataclass(frozen=True)
+class GQASettings(HubAnswerSettings):
+    dataset: str = HubAnswerSettings.with_default("dataset", "lmms-lab/GQA")
+    config: Optional[str] = HubAnswerSettings.with_default("config", "testdev_balanced_instructions")
+    split: str = HubAnswerSettings.with_default("split", "testdev")
+    images_config: str = setting("testdev_balanced_images", "hub config holding the images (joined on imageId)")
+    gqa_rule: str = setting("llava", "answer matching: llava (LLaVA's conversion, then official), official, lmms_eval",
+                            choices=GQA_RULES)
 
 
 @register_task
@@ -31,12 +42,17 @@ class GQA(HubAnswerTask):
     data_source = also_works("GQA") + ", configs testdev_balanced_instructions + testdev_balanced_images, split testdev"
     primary_metric = "accuracy"
     doc_columns = ("id", "imageId", "question", "answer")
-    default_settings = {**data_settings("lmms-lab/GQA", "testdev", "testdev_balanced_instructions"),
-                        "images_config": "testdev_balanced_images", **HubAnswerTask.answer_settings, "gqa_rule": "llava"}
-    setting_checks = {**ANSWER_CHECKS, "gqa_rule": one_of(GQA_RULES)}
+    settings_type = GQASettings
+
+    stratum_name = "structural type"
 
     def sample_id(self, row: dict) -> str:
         return str(row["id"])
+
+    def stratum(self, sample: Sample) -> Optional[str]:
+        """The question's structural type (verify, query, choose, logical, compare), where the data has it."""
+        types = sample.doc.get("types")
+        return types.get("structural") if isinstance(types, dict) else None
 
     def sample_columns(self) -> tuple[str, ...]:
         return super().sample_columns() + tuple(c for c in EXTRA_FIELDS if c in self.table.columns)  # where present
@@ -44,7 +60,7 @@ class GQA(HubAnswerTask):
     @cached_property
     def images(self) -> Table:
         s = self.settings
-        table = open_table(DataRef(s["dataset"], s["split"], s["images_config"], s["revision"]))
+        table = open_table(DataRef(s.dataset, s.split, s.images_config, s.revision))
         table.require(("id", "image"))
         return table
 
@@ -55,20 +71,20 @@ class GQA(HubAnswerTask):
     def image(self, sample: Sample):
         image_id = str(sample.doc["imageId"])
         if image_id not in self.image_rows:
-            raise KeyError(f"imageId {image_id!r} is not in {self.settings['images_config']}")
+            raise KeyError(f"imageId {image_id!r} is not in {self.settings.images_config}")
         return self.images.image(self.image_rows[image_id])
 
     def evaluate(self, records: Sequence[dict]) -> Evaluation:
         from ddit_eval.metrics.gqa import GQAAccuracy
 
-        metric = GQAAccuracy(rule=self.settings["gqa_rule"])
+        metric = GQAAccuracy(rule=self.settings.gqa_rule)
         metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records],
                       [{k: r[k] for k in ("id", "question", *EXTRA_FIELDS) if k in r} for r in records])
-        evaluation = Evaluation(metric.compute(), metric.per_sample(), [CONTAMINATION, *metric.notes()], metric.lower_is_better)
+        evaluation = Evaluation.of(metric, notes=[CONTAMINATION])
         return with_answer_health(evaluation, records)
 
     def config(self) -> dict:
         return {**super().config(), "images": self.images.provenance}
 
     def scoring(self) -> dict:
-        return {"gqa_rule": self.settings["gqa_rule"]}
+        return {"gqa_rule": self.settings.gqa_rule}

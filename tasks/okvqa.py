@@ -1,8 +1,16 @@
 """okvqa: OK-VQA val2014 (5,046 questions), official VQA accuracy over its 10 answers."""
 
+from dataclasses import dataclass
+
 from ddit_eval.registry import register_task
 
-from ._hub_common import DDIT_VQA, LMMS_UNANSWERABLE, HubAnswerTask, HubVQATask, Protocol, also_works, data_settings
+from ._hub_common import DDIT_VQA, LMMS_UNANSWERABLE, HubVQASettings, HubVQATask, Protocol, also_works
+
+
+@dataclass(frozen=True)
+class OKVQASettings(HubVQASettings):
+    dataset: str = HubVQASettings.with_default("dataset", "lmms-lab/OK-VQA")
+    split: str = HubVQASettings.with_default("split", "val2014")
 
 
 @register_task
@@ -13,5 +21,4 @@ class OKVQA(HubVQATask):
     doc_columns = ("question_id", "question", "answers")
     reference_columns = ("answers",)
     protocols = {"ddit": Protocol(DDIT_VQA), "lmms-eval": Protocol(LMMS_UNANSWERABLE)}
-    default_settings = {**data_settings("lmms-lab/OK-VQA", "val2014"), **HubAnswerTask.answer_settings,
-                        "vqa_rule": "official"}
+    settings_type = OKVQASettings

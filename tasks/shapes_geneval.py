@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from ddit_eval.api import GENERATE_IMAGES, Evaluation, ImageRequest, Sample, Task
 from ddit_eval.registry import register_task
-from ddit_eval.settings import integer, number, optional_int
+from ddit_eval.settings import setting
 
-from ._shapes_common import ShapesData, bar_chart
+from ._generation_common import ImageGenerationSettings
+from ._shapes_common import ShapesData
+
+
+@dataclass(frozen=True)
+class ShapesGenEvalSettings(ImageGenerationSettings):
+    seed: int = setting(0, "the prompt generator's seed")
+    prompts_per_tag: int = setting(10, "prompts of each of GenEval's six tags", minimum=1)
+    images_per_prompt: int = setting(4, "images drawn per prompt", minimum=1)
+    results_jsonl: str = setting("", "also write GenEval's per-image results.jsonl to this path (empty: not)")
 
 
 @register_task
@@ -18,21 +28,18 @@ class ShapesGenEval(ShapesData, Task):
     description = "GenEval rules (objects, counts, colors, positions) on shape prompts, analytic detector"
     primary_metric = "overall"
     request_kind = GENERATE_IMAGES
-    default_settings = {"seed": 0, "prompts_per_tag": 10, "images_per_prompt": 4, "resolution": None, "steps": None,
-                        "guidance": None, "results_jsonl": ""}
-    setting_checks = {"seed": integer(), "prompts_per_tag": integer(1), "images_per_prompt": integer(1),
-                      "resolution": optional_int(8), "steps": optional_int(1), "guidance": number(0, allow_none=True)}
+    settings_type = ShapesGenEvalSettings
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import geneval_metadata
 
-        for i, line in enumerate(geneval_metadata(self.settings["seed"], self.settings["prompts_per_tag"])):
+        for i, line in enumerate(geneval_metadata(self.settings.seed, self.settings.prompts_per_tag)):
             yield Sample(id=f"geneval-{i:05d}", doc={"prompt": line["prompt"], "tag": line["tag"], "metadata": line})
 
     def build_request(self, sample: Sample, seed: int) -> ImageRequest:
-        return ImageRequest(id=sample.id, prompt=sample.doc["prompt"], seed=seed,
-                            num_images=self.settings["images_per_prompt"], steps=self.settings["steps"],
-                            guidance=self.settings["guidance"], resolution=self.settings["resolution"])
+        s = self.settings
+        return ImageRequest(id=sample.id, prompt=sample.doc["prompt"], seed=seed, num_images=s.images_per_prompt,
+                            steps=s.steps, guidance=s.guidance, resolution=s.resolution)
 
     def score(self, records: Sequence[dict]):
         from ddit_eval.metrics.geneval import GenEvalScore
@@ -46,10 +53,10 @@ class ShapesGenEval(ShapesData, Task):
         from ddit_eval.metrics.geneval import write_results_jsonl
 
         metric = self.score(records)
-        if self.settings["results_jsonl"]:
-            write_results_jsonl(metric.rows, self.settings["results_jsonl"])
+        if self.settings.results_jsonl:
+            write_results_jsonl(metric.rows, self.settings.results_jsonl)
         notes = ["GenEval rules with the analytic shape detector and mean-color classifier (not Mask2Former/CLIP)"]
-        return Evaluation(metric.compute(), metric.per_sample(), notes)
+        return Evaluation.of(metric, notes=notes)
 
     def aggregate(self, records: Sequence[dict]) -> dict[str, float] | None:
         from ddit_eval.metrics.geneval import summary_from_prompt_scores
@@ -75,7 +82,10 @@ class ShapesGenEval(ShapesData, Task):
         write_results_jsonl(metric.rows, str(out / f"{self.name}_results.jsonl"))
         paths = [_image_grid(metric.prompt_rows, out / f"{self.name}-grid.png")]
         tags = [k for k in evaluation.metrics if k not in ("correct_images", "correct_prompts")]
-        return paths + ([bar_chart(evaluation.metrics, tags, out / f"{self.name}.png", self.name)] if tags else [])
+        from ddit_eval.metric_charts import grouped_bar_chart
+
+        chart = out / f"{self.name}.png"
+        return paths + ([grouped_bar_chart(evaluation.metrics, tags, (), chart, f"{self.name} (n={len(records)})")] if tags else [])
 
 
 def _image_grid(prompt_rows: list[list[dict]], path: Path, per_tag: int = 4) -> str:

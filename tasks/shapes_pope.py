@@ -7,32 +7,37 @@ category = split), plus the scene.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Iterator
 
-from ddit_eval.api import ANSWER, Evaluation, Sample
+from ddit_eval.api import Sample
 from ddit_eval.registry import register_task
+from ddit_eval.settings import setting
 
-from ddit_eval.settings import integer
-
-from ._shapes_common import ANSWER_CHECKS, ANSWER_SETTINGS, ShapesAnswerTask, sample_rng
+from ._answer_rules import PopeRules, PopeRuleSettings
+from ._shapes_common import ShapesAnswerSettings, ShapesAnswerTask, sample_rng
+from .pope import POPE_PROTOCOLS
 
 SPLITS = ("random", "popular", "adversarial")
 
 
+@dataclass(frozen=True)
+class ShapesPopeSettings(PopeRuleSettings, ShapesAnswerSettings):
+    num_images: int = setting(25, "scenes; each is asked its questions in all three splits", minimum=1)
+
+
 @register_task
-class ShapesPope(ShapesAnswerTask):
+class ShapesPope(PopeRules, ShapesAnswerTask):
     name = "shapes-pope"
     description = "POPE on synthetic shape scenes: 'Is there a red circle in the image?' in 3 splits"
-    primary_metric = "accuracy"
-    request_kind = ANSWER
-    default_settings = {**ANSWER_SETTINGS, "num_images": 25, "parse_rule": "pope"}
-    setting_checks = {**ANSWER_CHECKS, "num_images": integer(1)}
+    protocols = POPE_PROTOCOLS
+    settings_type = ShapesPopeSettings
 
     def samples(self) -> Iterator[Sample]:
         from ddit_eval.shapes import generate_scenes, pope_pairs
 
-        seed = self.settings["seed"]
-        scenes = generate_scenes(seed + 2, self.settings["num_images"], "test")
+        seed = self.settings.seed
+        scenes = generate_scenes(seed + 2, self.settings.num_images, "test")
         popularity = Counter(s.name for scene in scenes for s in scene.shapes)
         question_id = 0
         for k, split in enumerate(SPLITS):  # split-major, like POPE's files
@@ -42,20 +47,6 @@ class ShapesPope(ShapesAnswerTask):
                     yield Sample(id=f"pope-{split}-{i:04d}-{answer}", doc={
                         "scene": scene.to_dict(), "question_id": str(question_id), "question": question,
                         "answer": answer, "image_source": f"image-{i:04d}", "category": split})
-
-    def evaluate(self, records: Sequence[dict]) -> Evaluation:
-        from ddit_eval.metrics.yesno import PopeMetrics
-
-        metric = PopeMetrics(parse_rule=self.settings["parse_rule"])
-        metric.update([str(r["prediction"]) for r in records], [r["answer"] for r in records],
-                      [r["category"] for r in records])
-        return Evaluation(metric.compute(), metric.per_sample(), metric.notes())
-
-    def protocol(self) -> dict:
-        from ddit_eval.metrics.base import choose
-        from ddit_eval.metrics.yesno import PARSE_RULES
-
-        return {"parse_rule": choose("parse_rule", self.settings["parse_rule"], PARSE_RULES)}
 
     def bar_metric(self, key: str) -> bool:
         return key.endswith("accuracy") or key.endswith("f1")

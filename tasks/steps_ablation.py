@@ -10,23 +10,22 @@ ddit_eval.paper.steps).  `--set TASK.KEY=VALUE` reaches the task of that name (e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from ddit_eval.api import ANSWER, CAPTION, Cell, Evaluation, Request, Sample, Sweep, Task
 from ddit_eval.errors import UsageError
 from ddit_eval.registry import TASKS, register_task
+from ddit_eval.settings import Settings, setting
 
 
-def step_counts(text: Any) -> list[int]:
-    """"4,8,16" -> [4, 8, 16]: positive, distinct, ascending (neighbours are compared)."""
-    words = [w.strip() for w in str(text).split(",") if w.strip()]
-    if not words or not all(w.isdigit() and int(w) >= 1 for w in words):
-        raise ValueError("expected comma-separated step counts >= 1, e.g. 4,8,16")
-    counts = [int(w) for w in words]
-    if len(set(counts)) != len(counts):
-        raise ValueError("a step count appears twice")
-    return sorted(counts)
+@dataclass(frozen=True)
+class StepsAblationSettings(Settings):
+    tasks: tuple[str, ...] = setting(("vqav2", "coco-caption"), "the answer or caption tasks run at each step count, "
+                                     "in this order", item="task name")
+    steps: tuple[int, ...] = setting((4, 8, 16, 32, 64, 128), "text-diffusion step counts (ascending: neighbours "
+                                     "are compared)", minimum=1, unordered=True, item="step count")
 
 
 @register_task
@@ -34,22 +33,18 @@ class StepsAblation(Sweep):
     name = "steps-ablation"
     description = "Study 2: other tasks at several text-diffusion step counts; metric, time and network calls by steps"
     data_source = "the data of the tasks it runs (setting tasks)"
-    primary_metric = "each task's headline metric, by steps"
-    default_settings = {"tasks": "vqav2,coco-caption", "steps": "4,8,16,32,64,128"}
-    setting_checks = {"steps": step_counts}
+    primary_metric = None  # each cell has its task's; the ablation's tables are by steps
+    settings_type = StepsAblationSettings
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.task_names = [n.strip() for n in str(self.settings["tasks"]).split(",") if n.strip()]
-        self.step_counts = step_counts(self.settings["steps"])
-        if not self.task_names:
-            raise UsageError(f"task {self.name!r}: setting tasks is empty")
+        self.task_names, self.step_counts = list(self.settings.tasks), list(self.settings.steps)
         for name in self.task_names:
             try:
                 cls = TASKS.get(name)
             except UsageError as exc:
                 raise UsageError(f"task {self.name!r}: setting tasks: {exc}") from None
-            if cls.request_kind not in (ANSWER, CAPTION) or "steps" not in cls.default_settings or not cls.primary_metric:
+            if cls.request_kind not in (ANSWER, CAPTION) or "steps" not in cls.settings_type.names() or not cls.primary_metric:
                 raise UsageError(f"task {self.name!r}: setting tasks: {name!r} has no text-diffusion steps to vary "
                                  "(it must answer or caption, take a steps setting and have a headline metric)")
 
@@ -82,11 +77,10 @@ class StepsCell(Cell):
         self.name = f"{ablation.name}.{inner.name}.steps-{steps}"
         self.description = f"{inner.name} at {steps} text-diffusion steps ({ablation.name})"
         self.data_source = inner.data_source
-        self.settings = dict(inner.settings)
+        self.settings = inner.settings
 
     request_kind = property(lambda self: self.inner.request_kind)
     primary_metric = property(lambda self: self.inner.primary_metric)
-    higher_is_better = property(lambda self: self.inner.higher_is_better)
     seed_scope = property(lambda self: self.inner.seed_scope)  # the inner task's: seeds equal across cells
 
     def samples(self) -> Iterator[Sample]:

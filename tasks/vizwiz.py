@@ -1,10 +1,18 @@
 """vizwiz: VizWiz-VQA val (4,319 questions), VQA accuracy with the "unanswerable" mapping, per category."""
 
+from dataclasses import dataclass
+
 from ddit_eval.registry import register_task
 
-from ._hub_common import DDIT_VIZWIZ, LMMS_UNANSWERABLE, HubAnswerTask, HubVQATask, Protocol, also_works, data_settings
+from ._hub_common import DDIT_VIZWIZ, LMMS_UNANSWERABLE, HubVQASettings, HubVQATask, Protocol, also_works
 
 VIZWIZ_PROTOCOLS = {"ddit": Protocol(DDIT_VIZWIZ), "lmms-eval": Protocol(LMMS_UNANSWERABLE)}
+
+
+@dataclass(frozen=True)
+class VizWizSettings(HubVQASettings):
+    dataset: str = HubVQASettings.with_default("dataset", "lmms-lab/VizWiz-VQA")
+    split: str = HubVQASettings.with_default("split", "val")
 
 
 @register_task
@@ -16,8 +24,7 @@ class VizWiz(HubVQATask):
     reference_columns = ("answers",)
     group_column = "category"
     protocols = VIZWIZ_PROTOCOLS
-    default_settings = {**data_settings("lmms-lab/VizWiz-VQA", "val"), **HubAnswerTask.answer_settings,
-                        "vqa_rule": "official"}
+    settings_type = VizWizSettings
 
     def prediction(self, record: dict) -> str:
         from ddit_eval.submissions import vizwiz_answer

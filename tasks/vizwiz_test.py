@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from ddit_eval.api import Evaluation
 from ddit_eval.registry import register_task
 
-from ._hub_common import HubAnswerTask, SubmissionTask, also_works, data_settings
+from ._hub_common import HubAnswerSettings, SubmissionTask, also_works
 from .vizwiz import VIZWIZ_PROTOCOLS
 
 SUBMISSION = "vizwiz-test_submission.json"
+
+
+@dataclass(frozen=True)
+class VizWizTestSettings(HubAnswerSettings):
+    dataset: str = HubAnswerSettings.with_default("dataset", "lmms-lab/VizWiz-VQA")
+    split: str = HubAnswerSettings.with_default("split", "test")
 
 
 @register_task
@@ -22,7 +29,7 @@ class VizWizTest(SubmissionTask):
     doc_columns = ("question_id", "question")
     protocols = VIZWIZ_PROTOCOLS
     submission, server = SUBMISSION, "the VizWiz-VQA challenge on EvalAI"
-    default_settings = {**data_settings("lmms-lab/VizWiz-VQA", "test"), **HubAnswerTask.answer_settings}
+    settings_type = VizWizTestSettings
 
     def write_outputs(self, records: Sequence[dict], evaluation: Evaluation, out_dir: str) -> list[str]:
         from ddit_eval.submissions import vizwiz_submission, write_submission

@@ -1,8 +1,16 @@
 """vqav2: VQAv2 validation (214,354 questions), official VQA accuracy, per answer type."""
 
+from dataclasses import dataclass
+
 from ddit_eval.registry import register_task
 
-from ._hub_common import HubAnswerTask, HubVQATask, also_works, data_settings
+from ._hub_common import HubVQASettings, HubVQATask, also_works
+
+
+@dataclass(frozen=True)
+class VQAv2Settings(HubVQASettings):
+    dataset: str = HubVQASettings.with_default("dataset", "lmms-lab/VQAv2")
+    split: str = HubVQASettings.with_default("split", "validation")
 
 
 @register_task
@@ -13,5 +21,4 @@ class VQAv2(HubVQATask):
     doc_columns = ("question_id", "image_id", "question", "answers", "answer_type", "question_type", "multiple_choice_answer")
     reference_columns = ("answers", "multiple_choice_answer")
     group_column = "answer_type"
-    default_settings = {**data_settings("lmms-lab/VQAv2", "validation"), **HubAnswerTask.answer_settings,
-                        "vqa_rule": "official"}
+    settings_type = VQAv2Settings

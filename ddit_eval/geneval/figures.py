@@ -100,12 +100,13 @@ def tag_grid(tag: str, prompts: Sequence[Sequence[dict]], path: Path, correct: t
     from matplotlib.figure import Figure
 
     cols = max(min(len(images), MAX_IMAGES) for images in prompts)
-    fig = Figure(figsize=(2.4 * cols + 1.6, 3.0 * len(prompts) + 0.6), layout="constrained")
+    fig = Figure(figsize=(2.6 * cols, 3.4 * len(prompts) + 0.6), layout="constrained")
     shown = f"first {len(prompts)} prompts shown" if len(prompts) > 1 else "first prompt shown"
     fig.suptitle(f"GenEval {tag}: {correct[0]} of {correct[1]} images correct; {shown}", fontsize=10)
     axes = fig.subplots(len(prompts), cols, squeeze=False)
     for axrow, images in zip(axes, prompts):
-        axrow[0].set_ylabel(textwrap.fill(images[0]["prompt"], 22), fontsize=8, rotation=0, ha="right", va="center")
+        # the prompt above its row, wrapped to the row's width: a label at the side was cut off by the figure edge
+        axrow[0].set_title(textwrap.fill(f"\u201c{images[0]['prompt']}\u201d", 30 * cols), loc="left", fontsize=9)
         for ax, row in zip(axrow, list(images) + [None] * cols):
             ax.set_xticks([])
             ax.set_yticks([])
@@ -114,12 +115,12 @@ def tag_grid(tag: str, prompts: Sequence[Sequence[dict]], path: Path, correct: t
                 continue
             text, colour = caption(row)
             ax.imshow(_thumbnail(row["filename"]))
-            ax.set_xlabel(text, fontsize=7, color=colour)
+            ax.set_xlabel(text, fontsize=8, color=colour)
             for spine in ax.spines.values():
                 spine.set_edgecolor(colour)
                 spine.set_linewidth(3)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=100)
     return str(path)
 
 

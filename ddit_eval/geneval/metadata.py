@@ -1,11 +1,12 @@
-"""GenEval's prompt metadata and the official image-folder layout.
+"""Where GenEval's prompt metadata comes from (pinned, checked, cached), and the official image-folder layout.
 
 The official prompts (`prompts/evaluation_metadata.jsonl` of djghosh13/geneval, 553
 lines) belong to that project and are not shipped here: `load_metadata()` fetches
 them from the repository at a pinned commit into a local cache, refusing bytes whose
 sha256 is not the pinned one, or reads a file the user passes (`--set
 geneval.metadata=PATH`) for offline machines or a custom prompt set; results record
-that file's sha256 and call it the official set only when it is the pinned one.
+that file's sha256 and call it the official set only when it is the pinned one.  The format
+of each line is checked by `metadata_format`.
 
 The folder layout is the one the official `evaluate_images.py` reads:
 `OUT/<5-digit prompt index>/metadata.jsonl` (that prompt's line, one JSON object),
@@ -23,13 +24,13 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 from PIL import Image
 
 from ..environment import offline
 from ..errors import UsageError
-from ..metrics.geneval import COLORS, TAGS
+from .metadata_format import check_line, parse_metadata, validate_metadata
 
 PINNED_COMMIT = "af4902f24d3ca90ebbb446dd9891a59e0f82725f"
 METADATA_URL = ("https://raw.githubusercontent.com/djghosh13/geneval/"
@@ -39,93 +40,17 @@ METADATA_URL = ("https://raw.githubusercontent.com/djghosh13/geneval/"
 METADATA_SHA256 = "5c48e0813e812e3c373fa5c8ed07a8f0a483be30272b4427b0559c8048e67c13"
 EXPECTED_TAG_COUNTS = {"single_object": 80, "two_object": 99, "counting": 80, "colors": 94,
                        "position": 100, "color_attr": 100}
-RELATIONS = ("left of", "right of", "above", "below")
 OFFLINE_HINT = "pass --set geneval.metadata=PATH (a local copy of evaluation_metadata.jsonl)"
 SAMPLE_NAME = re.compile(r"\d+\.png")
-
-_INCLUDE_KEYS = {"class", "count", "color", "position"}
-_EXCLUDE_KEYS = {"class", "count"}
-
-
-# --------------------------------------------------------------------------- format
-
-
-def _check_clause(clause: Any, where: str, keys: set[str], index: int) -> None:
-    if not isinstance(clause, dict):
-        raise UsageError(f"{where}: a clause must be a JSON object, got {clause!r}")
-    unknown = set(clause) - keys
-    if unknown:
-        raise UsageError(f"{where}: unknown clause key(s) {sorted(unknown)} (allowed: {sorted(keys)})")
-    if not isinstance(clause.get("class"), str) or not clause["class"].strip():
-        raise UsageError(f"{where}: a clause needs a non-empty 'class' string")
-    count = clause.get("count")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise UsageError(f"{where}: clause 'count' must be an integer >= 1, got {count!r}")
-    if "color" in clause and clause["color"] not in COLORS:
-        raise UsageError(f"{where}: clause 'color' {clause['color']!r} is not one of {', '.join(COLORS)}")
-    if "position" in clause:
-        pos = clause["position"]
-        if (not isinstance(pos, list) or len(pos) != 2 or pos[0] not in RELATIONS
-                or isinstance(pos[1], bool) or not isinstance(pos[1], int) or not 0 <= pos[1] < index):
-            raise UsageError(f"{where}: clause 'position' must be [relation, index of an earlier include clause] "
-                             f"with relation in {list(RELATIONS)}, got {pos!r}")
-
-
-def check_line(line: Any, where: str = "metadata") -> dict:
-    """One metadata line (a dict or its JSON text), checked; returns the dict. One-line UsageError if malformed."""
-    if isinstance(line, (str, bytes)):
-        try:
-            line = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
-    if not isinstance(line, dict):
-        raise UsageError(f"{where}: must be a JSON object, got {type(line).__name__}")
-    if line.get("tag") not in TAGS:
-        raise UsageError(f"{where}: 'tag' must be one of {', '.join(TAGS)}, got {line.get('tag')!r}")
-    if not isinstance(line.get("prompt"), str) or not line["prompt"].strip():
-        raise UsageError(f"{where}: needs a non-empty 'prompt' string")
-    include = line.get("include")
-    if not isinstance(include, list) or not include:
-        raise UsageError(f"{where}: needs a non-empty 'include' list")
-    for i, clause in enumerate(include):
-        _check_clause(clause, f"{where} include[{i}]", _INCLUDE_KEYS, i)
-    exclude = line.get("exclude", [])
-    if not isinstance(exclude, list):
-        raise UsageError(f"{where}: 'exclude' must be a list")
-    for i, clause in enumerate(exclude):
-        _check_clause(clause, f"{where} exclude[{i}]", _EXCLUDE_KEYS, 0)
-    return line
-
-
-def validate_metadata(lines: Iterable[Any], source: str = "metadata") -> dict[str, int]:
-    """Check every line's format (tag, prompt, include/exclude clauses); number of lines per tag, in TAGS order.
-
-    `lines` are dicts or JSON strings (blank strings are skipped).  Raises a one-line UsageError
-    naming the first bad line (1-based).
-    """
-    counts: dict[str, int] = {}
-    for n, line in enumerate(lines, 1):
-        if isinstance(line, (str, bytes)) and not line.strip():
-            continue
-        tag = check_line(line, f"{source} line {n}")["tag"]
-        counts[tag] = counts.get(tag, 0) + 1
-    if not counts:
-        raise UsageError(f"{source}: no metadata lines")
-    return {tag: counts[tag] for tag in TAGS if tag in counts}
-
-
-def parse_metadata(text: str, source: str = "metadata") -> list[dict]:
-    """The lines of an `evaluation_metadata.jsonl` text, each checked."""
-    rows = [line for line in text.splitlines()]
-    validate_metadata(rows, source)
-    return [json.loads(line) for line in rows if line.strip()]
 
 
 # --------------------------------------------------------------------------- download and cache
 
 
 def default_cache_dir() -> Path:
-    return Path(os.path.expanduser("~/.cache/ddit_eval/geneval"))
+    from ..cache_folder import cache_root
+
+    return cache_root() / "geneval"
 
 
 def _download(url: str, timeout: float = 60.0) -> bytes:
@@ -177,7 +102,7 @@ def load_metadata(path: Union[str, os.PathLike, None] = None,
     With `path`: that file (any number of lines in the official format), the user's explicit choice;
     results record its sha256 and call it official only when it is the pinned one (a file with the
     official structure but other bytes gets a warning saying so).  Without: the official file at
-    PINNED_COMMIT from the cache (`cache_dir`, default ~/.cache/ddit_eval/geneval), downloading it
+    PINNED_COMMIT from the cache (`cache_dir`, default $DDIT_EVAL_CACHE/geneval, ~/.cache/ddit-eval/geneval), downloading it
     once; its sha256 must equal `expected_sha256` (default METADATA_SHA256), else a one-line
     UsageError, and nothing is cached.  Offline (HF_HUB_OFFLINE=1 or no network) without a cached
     copy: a one-line UsageError saying to pass the file.

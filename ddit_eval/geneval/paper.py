@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..metrics.geneval import TAGS
 from .metadata import EXPECTED_TAG_COUNTS
-from ..results import limit_cut
+from ..schema import TaskSummary
 
 PAPER_ROWS = {"D-DiT (paper)": "D-DiT (ours)", "SD3 (paper)": "SD3"}  # our label -> the table's row
 FULL_PROMPTS = sum(EXPECTED_TAG_COUNTS.values())
@@ -30,7 +30,7 @@ def paper_rows() -> dict[str, dict[str, float]]:
 def not_full_protocol(summary: dict, run_config: dict, task_config: dict) -> list[str]:
     """Why a GenEval score is not comparable with the paper's (empty when it is)."""
     why = []
-    if limit_cut(summary, run_config.get("limit")):  # a limit above the 553 prompts leaves none out
+    if summary and TaskSummary.from_json(summary).limit_cut(run_config.get("limit")):  # a limit above the 553 prompts leaves none out
         why.append(f"--limit {run_config['limit']}")
     if summary.get("n", 0) != FULL_PROMPTS:
         why.append(f"{summary.get('n', 0)} of {FULL_PROMPTS} prompts scored")

@@ -19,10 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from ddit_eval.compare import metric_higher_is_better
+from ddit_eval.run_folder import RunFolder
+from ddit_eval.schema import TaskSummary
 from ddit_eval.results import read_jsonl, write_json_atomic, write_text_atomic
 
-FOLDER = "lmms-eval"  # under the run folder: point lmms-eval's tools at RUN_DIR/lmms-eval (or at runs/)
 FILTER = "none"  # lmms-eval's key suffix when no filter ran
 TARGET_KEYS = ("answer", "multiple_choice_answer", "answers", "references", "captions")
 
@@ -98,7 +98,7 @@ def results_document(results: Mapping, lines_by_task: Mapping[str, list[dict]], 
         "configs": {t: task_config(t, task_configs.get(t, {})) for t in sorted(tasks)},
         "versions": {t: f"ddit-eval {results.get('versions', {}).get('ddit_eval')}" for t in sorted(tasks)},
         "n-shot": {t: 0 for t in sorted(tasks)},
-        "higher_is_better": {t: {m: metric_higher_is_better(tasks[t], m) for m in tasks[t].get("metrics", {})}
+        "higher_is_better": {t: {m: TaskSummary.from_json(tasks[t]).higher_is_better(m) for m in tasks[t].get("metrics", {})}
                              for t in sorted(tasks)},
         "n-samples": {t: {"original": tasks[t].get("n", 0) + tasks[t].get("errors", 0), "effective": tasks[t].get("n", 0)}
                       for t in tasks},
@@ -126,11 +126,11 @@ def write_lmms_eval_results(run_dir: str | Path, results: Mapping, records_by_ta
     an earlier call wrote for this model are replaced: a run folder holds one
     run, and a resumed run's files must mirror its final results.json.
     """
-    run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
     if records_by_task is None:
-        logs = {t: run_dir / "samples" / f"{t}.jsonl" for t in results.get("tasks", {})}
+        logs = {t: run.sample_log(t).path for t in results.get("tasks", {})}
         records_by_task = {t: read_jsonl(path) for t, path in logs.items() if path.exists()}  # summaries have no log
-    folder = run_dir / FOLDER / sanitize_model_name(model_name)
+    folder = run.lmms_eval_dir(sanitize_model_name(model_name))
     date = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
     lines_by_task = {t: sample_lines(records) for t, records in records_by_task.items()}
     stale = [*folder.glob("*_results.json"), *folder.glob("*_samples_*.jsonl")]

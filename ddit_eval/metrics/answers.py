@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
-from .base import ratio
+from .base import Metric, check_same_length, ratio
 
 # T5 special tokens: a decode that keeps them can look non-empty while saying nothing.
 _T5_SPECIAL = re.compile(r"</s>|<pad>|<unk>|<extra_id_\d+>")
@@ -59,3 +59,38 @@ def answer_health(predictions: Sequence[str], unparsed: Optional[Sequence[bool]]
         metrics["unparsed_answers"] = _percent([bool(u) for u in unparsed])
         lines.append(_note("unparsed answers", [bool(u) for u in unparsed], names, predictions, examples))
     return metrics, [line for line in lines if line is not None]
+
+
+class AnswerHealth(Metric):
+    """`answer_health` as a metric, so its shares carry their direction (fewer empty answers is better) into
+    results and `compare`; it adds notes, no per-sample scores."""
+
+    lower_is_better = frozenset({"empty_answers", "unparsed_answers"})
+
+    def __init__(self, examples: int = 3) -> None:
+        super().__init__()
+        self.examples = examples
+        self.add_state("predictions", [])
+        self.add_state("ids", [])
+        self.add_state("unparsed", None)
+
+    def update(self, predictions: Sequence[str], ids: Sequence[object], unparsed: Optional[Sequence[bool]] = None) -> None:
+        check_same_length(predictions=predictions, ids=ids, unparsed=unparsed)
+        if (unparsed is None) != (self.unparsed is None) and self.predictions:
+            raise ValueError("AnswerHealth.update: give unparsed flags with every batch or with none")
+        self.predictions.extend(str(p) for p in predictions)
+        self.ids.extend(ids)
+        if unparsed is not None:
+            self.unparsed = [*(self.unparsed or []), *(bool(u) for u in unparsed)]
+
+    def _health(self) -> tuple[dict[str, Optional[float]], list[str]]:
+        return answer_health(self.predictions, self.unparsed, self.examples, self.ids)
+
+    def compute(self) -> dict[str, Optional[float]]:
+        return self._health()[0]
+
+    def notes(self) -> list[str]:
+        return self._health()[1]
+
+    def per_sample(self) -> list[dict[str, float]]:
+        return [{} for _ in self.predictions]

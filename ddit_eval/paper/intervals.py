@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..compare import (CLUSTER_BOOTSTRAP_SAMPLES, cluster_bootstrap_diffs, groups_of, paired_bootstrap_ci,
+from ..bootstrap import (CLUSTER_BOOTSTRAP_SAMPLES, cluster_bootstrap_diffs, groups_of, paired_bootstrap_ci,
                        resampled_records)
 from ..results import is_number
 

@@ -7,14 +7,15 @@ so and is not presented as a reproduction.  An undefined metric (None, e.g. 0/0)
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..compare import NOT_PROTOCOL, scored_records, task_from_results
-from ..results import is_number, limit_cut, load_results
+from ..compare import NOT_PROTOCOL
+from ..saved_run import SavedRun
+from ..results import is_number
+from ..schema import TaskSummary, load_results
 from .intervals import metric_intervals
 from .numbers import MEASURED_BY, PaperTable, full_set_size, not_comparable, paper_answerer
 
@@ -73,7 +74,7 @@ def _changed_settings(task: str, recorded: dict, ignore: frozenset = frozenset()
 
     if task not in TASKS.names():
         return []
-    defaults = json.loads(json.dumps(TASKS.get(task).default_settings, default=str))
+    defaults = TASKS.get(task).settings_type.defaults()  # as results.json records them
     return [f"{k}={v}" for k, v in sorted(recorded.items())
             if k in defaults and k not in WHERE_KEYS | ignore and v != defaults[k]]
 
@@ -84,7 +85,7 @@ def task_caveats(run: Run, task: str, summary: dict, settings: dict, inner: Opti
     benchmark = inner or task
     out = []
     limit = run.results.get("config", {}).get("limit")
-    if limit_cut(summary, limit):  # a limit above the task's size left nothing out
+    if summary and TaskSummary.from_json(summary).limit_cut(limit):  # a limit above the task's size left nothing out
         out.append(f"--limit {limit}")
     full = full_set_size(benchmark)
     if full is not None and summary.get("n", 0) < full:
@@ -109,11 +110,12 @@ def measure(run: Run, task: str, metrics: list[str]) -> dict[str, Measured]:
     undefined = {m: Measured(None, int(summary.get("n", 0)), None) for m in metrics if m in recorded and recorded[m] is None}
     if not present:
         return undefined
+    saved = SavedRun(run.path)
     try:
-        task_obj = task_from_results(task, run.results)
+        task_obj = saved.task(task)
     except Exception:  # noqa: BLE001 - unregistered (an ablation cell): per-sample metrics still get intervals
         task_obj = None
-    intervals = metric_intervals(scored_records(run.path, task), present, task_obj)
+    intervals = metric_intervals(saved.scored_records(task), present, task_obj)
     return {**undefined, **{m: Measured(float(recorded[m]), int(summary.get("n", 0)), intervals.get(m)) for m in present}}
 
 

@@ -16,13 +16,14 @@ from typing import Optional
 import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
+from ..headlines import UNDEFINED
 from ..results import write_text_atomic
 from .measured import READERS, Measured, MeasuredRow, Run
 from .numbers import PaperTable, paper_table, table_keys
 
 REPORTED, MEASURED, DELTA = "reported", "measured", "measured - reported"
 NOT_REPRODUCTION = "measured, not a reproduction"
-UNDEFINED, NOT_COMPARABLE = "n/a", "not comparable"
+NOT_COMPARABLE = "not comparable"
 
 
 def _measured_text(table: PaperTable, m: Optional[Measured]) -> str:

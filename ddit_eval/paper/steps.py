@@ -13,8 +13,9 @@ from typing import Mapping, Optional, Sequence
 
 import pandas as pd
 
+from ..headlines import UNDEFINED
 from ..results import write_text_atomic
-from .intervals import metric_intervals, paired_difference
+from .intervals import paired_difference
 from .numbers import paper_table, steps_reported
 
 COUNTED = ("network calls per sample: transformer evaluations counted by the model; the sampler re-evaluates only "
@@ -34,7 +35,7 @@ def cell_entry(cell, summary: dict, records: Sequence[dict], paper: Optional[dic
     metric = cell.primary_metric
     timing = summary.get("timing") or {}
     computed = timing.get("computed_samples")
-    ci = metric_intervals(records, [metric], cell.inner).get(metric)
+    ci = (summary.get("intervals") or {}).get(metric)  # the cell's own headline interval (scoring.headline_interval)
     step = paired_difference((previous[0].inner, previous[1]), (cell.inner, records), metric) if previous else None
     return {"cell": cell.name, "steps": cell.steps, "value": summary.get("metrics", {}).get(metric), "ci": ci,
             "n": summary.get("n", 0), "errors": summary.get("errors", 0),
@@ -75,7 +76,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 def _value(value) -> str:
     """A measured cell: "n/a" when the metric is undefined (None), never a number that was not measured."""
-    return "n/a" if value is None else _fmt(value)
+    return UNDEFINED if value is None else _fmt(value)
 
 
 def by_steps(tasks: dict, text: bool = False) -> pd.DataFrame:

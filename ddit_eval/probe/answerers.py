@@ -22,6 +22,8 @@ import torch
 
 from ddit_eval.errors import UsageError
 
+from .settings import ProbeSettings
+
 
 def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
@@ -107,31 +109,31 @@ class ChatAnswerer:
         raise AssertionError("unreachable")
 
 
-def check_answerer_settings(settings: dict) -> None:
+def check_answerer_settings(settings: ProbeSettings) -> None:
     """One line before any model work: an endpoint needs a URL and its key variable set."""
-    if settings["answerer"] == "endpoint":
+    if settings.answerer == "endpoint":
         env = key_variable(settings)
         if env and not os.environ.get(env):
             raise UsageError(f"feature-probe: the answerer endpoint's key variable ${env} is not set (export it, set "
                              "api_key_env to another variable or to none, or use answerer=hf with a local model)")
 
 
-def key_variable(settings: dict) -> Optional[str]:
+def key_variable(settings: ProbeSettings) -> Optional[str]:
     """The name of the variable holding the endpoint's key; None (no Authorization header) for "" or "none"."""
-    env = settings["api_key_env"]
+    env = settings.api_key_env
     return None if env is None or str(env).strip().lower() in ("", "none") else str(env)
 
 
-def build_answerer(settings: dict, device: torch.device):
+def build_answerer(settings: ProbeSettings, device: torch.device):
     s = settings
-    if s["answerer"] == "hf":
-        return HFAnswerer(s["answerer_model"], device, s["answer_tokens"])
-    return ChatAnswerer(s["base_url"], s["answerer_model"], key_variable(s), s["answer_tokens"], s["answerer_workers"])
+    if s.answerer == "hf":
+        return HFAnswerer(s.answerer_model, device, s.answer_tokens)
+    return ChatAnswerer(s.base_url, s.answerer_model, key_variable(s), s.answer_tokens, s.answerer_workers)
 
 
-def describe_answerer(settings: dict) -> dict:
+def describe_answerer(settings: ProbeSettings) -> dict:
     """The answerer's identity from the settings alone (nothing loaded, no request made)."""
     s = settings
-    if s["answerer"] == "hf":
-        return {"kind": "hf", "model": s["answerer_model"], "decoding": "greedy", "max_new_tokens": s["answer_tokens"]}
-    return ChatAnswerer(s["base_url"], s["answerer_model"], key_variable(s), s["answer_tokens"]).identity()
+    if s.answerer == "hf":
+        return {"kind": "hf", "model": s.answerer_model, "decoding": "greedy", "max_new_tokens": s.answer_tokens}
+    return ChatAnswerer(s.base_url, s.answerer_model, key_variable(s), s.answer_tokens).identity()

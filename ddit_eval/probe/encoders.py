@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Sequence
 
 import torch
 from PIL import Image
@@ -30,7 +30,7 @@ class EncoderContext:
     """What an encoder is built from: the run's model (None without one), the task settings and the device."""
 
     model: Any
-    settings: Mapping[str, Any]
+    settings: Any  # the task's ProbeSettings (frozen; fields by attribute)
     device: torch.device
 
 
@@ -92,7 +92,7 @@ class DDiTEncoder(ImageEncoder):
     @classmethod
     def from_context(cls, context: EncoderContext) -> "DDiTEncoder":
         s = context.settings
-        return cls(context.model, s["ddit_layer"], s["ddit_pooling"], s["ddit_context"])
+        return cls(context.model, s.ddit_layer, s.ddit_pooling, s.ddit_context)
 
     def identity(self) -> dict:
         from ddit_eval.model.loader import resolve_checkpoint
@@ -135,7 +135,7 @@ class ClipEncoder(ImageEncoder):
 
     @classmethod
     def from_context(cls, context: EncoderContext) -> "ClipEncoder":
-        return cls(context.settings["clip_weights"], context.device)
+        return cls(context.settings.clip_weights, context.device)
 
     def identity(self) -> dict:
         return {"encoder": self.name, "weights": self.weights, **weights_fingerprint(self.weights, self.config),

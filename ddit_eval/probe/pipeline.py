@@ -24,8 +24,12 @@ import torch
 
 from ddit_eval.api import Evaluation
 from ddit_eval.environment import cuda_available, resolve_device
-from ddit_eval.results import SampleLog, load_results
-from ddit_eval.runner import RunOptions, TaskOutcome, TaskRunner, select_samples, task_summary
+from ddit_eval.results import SampleLog
+from ddit_eval.run_folder import RunFolder
+from ddit_eval.schema import load_results
+from ddit_eval.runner import RunOptions, TaskRunner
+from ddit_eval.selection import select_samples
+from ddit_eval.scoring import TaskOutcome, task_summary
 
 from . import prompts
 from .answerers import build_answerer, describe_answerer
@@ -33,7 +37,7 @@ from .cache import FeatureCache
 from .decoder import PrefixCaptioner, load_gpt2
 from .encoders import EncoderContext, build_encoder, weights_fingerprint
 from .scoring import DIRECT
-from .settings import PAPER_ANSWERER
+from .settings import PAPER_ANSWERER, ProbeSettings
 from .training import Pairs, TrainConfig, loss_summary, train_decoder
 
 
@@ -43,7 +47,7 @@ class FeatureProbeRun:
     def __init__(self, task, model: Any, run_dir: Path, options: RunOptions) -> None:
         self.task, self.model, self.options = task, model, options
         self.settings = task.settings
-        self.root = Path(run_dir) / "samples" / task.name
+        self.root = RunFolder(run_dir).task_dir(task.name)
         self.device = torch.device(resolve_device(task.device))  # the run's: decoder, CLIP and answerer go there
         self.vqa = task.vqa
         self.answerer = None  # built when a reply is first needed
@@ -53,7 +57,7 @@ class FeatureProbeRun:
 
     def run(self) -> tuple[list[dict], Evaluation, dict]:
         # 1. Questions (no pixels), the in-context pool, the training pairs.
-        questions = [self._question(s) for s in select_samples(self.vqa, self.options.limit)]
+        questions = [self._question(s) for s in select_samples(self.vqa, self.options.limit, self.options.seed).samples]
         pool = self._pool()
         self._check_shots(pool)
         train = self.task.training_data()
@@ -80,7 +84,7 @@ class FeatureProbeRun:
 
     def _pool(self) -> list[dict]:
         n = len(self.vqa.table)
-        chosen = set(prompts.draw_pool(n, self.settings["icl_pool_size"], self.options.seed))
+        chosen = set(prompts.draw_pool(n, self.settings.icl_pool_size, self.options.seed))
         pool = [self._question(s) for i, s in enumerate(self.vqa.samples()) if i in chosen]
         self.report["icl_pool"] = [p["id"] for p in pool]
         return pool
@@ -100,10 +104,10 @@ class FeatureProbeRun:
         start = time.monotonic()
         encoder = build_encoder(name, EncoderContext(self.model, s, self.device))
         identity = encoder.identity()
-        cache = FeatureCache(Path(s["cache_dir"]) if s["cache_dir"] else self.root / "features", identity)
+        cache = FeatureCache(Path(s.cache_dir) if s.cache_dir else self.root / "features", identity)
         images = {q["image_key"]: q["row"] for q in [*questions, *pool]}
         keys = [*train.keys, *images]
-        features = cache.fill(keys, lambda key: self._image(key, images, train), encoder.encode, s["infer_batch_size"],
+        features = cache.fill(keys, lambda key: self._image(key, images, train), encoder.encode, s.infer_batch_size,
                               self.options.loader_workers, f"feature-probe {name} features")
         del encoder
         folder = self.root / name
@@ -124,18 +128,18 @@ class FeatureProbeRun:
 
     def _decoder(self, name: str, features: dict, train, identity: dict, folder: Path):
         s = self.settings
-        gpt2, tokenizer = load_gpt2(s["decoder_weights"])
+        gpt2, tokenizer = load_gpt2(s.decoder_weights)
         feature_dim = next(iter(features.values())).numel()
-        captioner = PrefixCaptioner(gpt2, feature_dim, s["prefix_length"]).to(self.device)
-        config = TrainConfig(prefix_length=s["prefix_length"], caption_tokens=s["caption_tokens"], epochs=s["epochs"],
-                             train_steps=s["train_steps"], batch_size=s["train_batch_size"], lr=s["lr"],
-                             warmup_steps=s["warmup_steps"], checkpoint_every=s["checkpoint_every"],
-                             finetune_decoder=s["finetune_decoder"], seed=self.options.seed)
+        captioner = PrefixCaptioner(gpt2, feature_dim, s.prefix_length).to(self.device)
+        config = TrainConfig(prefix_length=s.prefix_length, caption_tokens=s.caption_tokens, epochs=s.epochs,
+                             train_steps=s.train_steps, batch_size=s.train_batch_size, lr=s.lr,
+                             warmup_steps=s.warmup_steps, checkpoint_every=s.checkpoint_every,
+                             finetune_decoder=s.finetune_decoder, seed=self.options.seed)
         rows = {k: i for i, k in enumerate(train.keys)}
         pairs = Pairs(torch.stack([features[k] for k in train.keys]), torch.tensor([rows[k] for k in train.caption_keys]),
                       train.captions)
-        record = {"encoder": identity, "feature_dim": feature_dim, "decoder_weights": s["decoder_weights"],
-                  **{f"decoder_{k}": v for k, v in weights_fingerprint(s["decoder_weights"], gpt2.config).items()},
+        record = {"encoder": identity, "feature_dim": feature_dim, "decoder_weights": s.decoder_weights,
+                  **{f"decoder_{k}": v for k, v in weights_fingerprint(s.decoder_weights, gpt2.config).items()},
                   "train_data": train.provenance}
         losses = train_decoder(captioner, tokenizer, pairs, config, folder, record, desc=f"feature-probe {name}")
         return captioner, tokenizer, {**loss_summary(losses), "folder": str(folder), "pairs": len(train.captions)}
@@ -144,11 +148,11 @@ class FeatureProbeRun:
         log = SampleLog(folder / "captions.jsonl")
         done = {r["id"]: r["caption"] for r in log.load()}
         missing = [k for k in keys if k not in done]
-        size = self.settings["infer_batch_size"]
+        size = self.settings.infer_batch_size
         for start in range(0, len(missing), size):
             chunk = missing[start:start + size]
             batch = torch.stack([features[k] for k in chunk]).to(self.device)
-            texts = captioner.caption(batch, tokenizer, self.settings["caption_tokens"])
+            texts = captioner.caption(batch, tokenizer, self.settings.caption_tokens)
             log.append({"id": k, "caption": c} for k, c in zip(chunk, texts))
             done.update(zip(chunk, texts))
         return done
@@ -166,7 +170,7 @@ class FeatureProbeRun:
             self.report["prompts"].setdefault(key, {"question": q["id"], "prompt": prompt})
             if q["id"] not in done:
                 pending.append((q["id"], prompt, [e["id"] for e in examples]))
-        size = self.settings["infer_batch_size"]
+        size = self.settings.infer_batch_size
         for start in range(0, len(pending), size):
             done.update(self._ask_and_log(pending[start:start + size], log, keep_prompt=k == 0, first=start == 0))
         return done
@@ -200,11 +204,11 @@ class FeatureProbeRun:
 
     # ---------------------------------------------------------------- D-DiT direct
     def _direct(self) -> dict[str, str]:
-        mode = self.settings["direct_vqa"]
+        mode = self.settings.direct_vqa
         if mode == "skip":
             return {}
         if mode == "from-run":
-            folder = Path(self.settings["direct_vqa_run"])
+            folder = Path(self.settings.direct_vqa_run)
             summary = load_results(folder)["tasks"].get(self.vqa.name)
             self.report["direct"] = {"from_run": str(folder), "summary": summary}
         else:
@@ -212,8 +216,8 @@ class FeatureProbeRun:
             summary = TaskRunner(self.model, folder, RunOptions(
                 batch_size=self.options.batch_size, limit=self.options.limit, seed=self.options.seed,
                 loader_workers=self.options.loader_workers)).run(self.vqa).summary
-            self.report["direct"] = {"computed": str(folder), "n": summary["n"], "errors": summary["errors"]}
-        log = SampleLog(folder / "samples" / f"{self.vqa.name}.jsonl")
+            self.report["direct"] = {"computed": str(folder), "n": summary.n, "errors": summary.errors}
+        log = RunFolder(folder).sample_log(self.vqa.name)
         return {r["id"]: r["prediction"] for r in log.load() if "error" not in r and "prediction" in r}
 
     # ---------------------------------------------------------------- records
@@ -239,15 +243,16 @@ def run_feature_probe(task, model: Any, run_dir: str | Path, options: RunOptions
     summary with `probe` added (encoders, training, answerer, prompts)."""
     start = time.monotonic()
     records, evaluation, report = FeatureProbeRun(task, model, Path(run_dir), options).run()
-    SampleLog(Path(run_dir) / "samples" / f"{task.name}.jsonl").rewrite(records)
+    RunFolder(run_dir).sample_log(task.name).rewrite(records)
     report.setdefault("answerer", describe_answerer(task.settings))
     evaluation = dataclasses.replace(evaluation, notes=[*probe_notes(task.settings, report), *evaluation.notes])
-    summary = {**task_summary(task, records, evaluation, options.limit),
-               "timing": {"compute_s": round(time.monotonic() - start, 3)}, "probe": report}
+    summary = task_summary(task, records, evaluation, options.limit)
+    summary.timing = {"compute_s": round(time.monotonic() - start, 3)}
+    summary.extra["probe"] = report
     return TaskOutcome(summary, evaluation, [r for r in records if "error" not in r])
 
 
-def probe_notes(settings: dict, report: dict) -> list[str]:
+def probe_notes(settings: ProbeSettings, report: dict) -> list[str]:
     """What a reader must know before comparing with the paper's table."""
     answerer = report["answerer"]
     named = f"answerer: {answerer['kind']} {answerer['model']}"
@@ -257,10 +262,10 @@ def probe_notes(settings: dict, report: dict) -> list[str]:
         named += f"; the paper's answerer was {PAPER_ANSWERER}: numbers from another answerer are not the paper's"
     notes = [named,
              f"in-context examples come from a pool of {len(report.get('icl_pool', []))} questions of the evaluated "
-             f"split ({settings['vqa_split']}), drawn with the run seed, never about the query's image"]
-    if settings["train_steps"] or settings["train_images"] or settings["train_splits"] != "train":
-        notes.append(f"decoder trained on Karpathy {settings['train_splits']} with train_images={settings['train_images']}, "
-                     f"train_steps={settings['train_steps']}: not the default protocol")
+             f"split ({settings.vqa_split}), drawn with the run seed, never about the query's image"]
+    if settings.train_steps or settings.train_images or settings.train_splits != ("train",):
+        notes.append(f"decoder trained on Karpathy {','.join(settings.train_splits)} with train_images={settings.train_images}, "
+                     f"train_steps={settings.train_steps}: not the default protocol")
     direct = report.get("direct", {})
     if "from_run" in direct:
         summary = direct["summary"] or {}

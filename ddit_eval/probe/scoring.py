@@ -30,11 +30,14 @@ def score_predictions(vqa_task, records: Sequence[dict]) -> Evaluation:
     metrics: dict[str, float] = {}
     per_sample: list[dict[str, float]] = [{} for _ in records]
     notes: list[str] = []
+    lower_is_better: frozenset[str] = frozenset()
     for key in keys:
         rows = [i for i, r in enumerate(records) if key in r.get("predictions", {})]
         evaluation = vqa_task.evaluate([{**records[i], "prediction": records[i]["predictions"][key]} for i in rows])
-        metrics.update({metric_name(key, m): v for m, v in evaluation.metrics.items()})
+        evaluation = evaluation.renamed(lambda m: metric_name(key, m))
+        metrics.update(evaluation.metrics)
         for i, scores in zip(rows, evaluation.per_sample):
-            per_sample[i].update({metric_name(key, m): v for m, v in scores.items()})
+            per_sample[i].update(scores)
         notes += [f"{key}: {note}" for note in evaluation.notes]
-    return Evaluation(metrics, per_sample, notes)
+        lower_is_better |= evaluation.lower_is_better
+    return Evaluation(metrics, per_sample, notes, lower_is_better)

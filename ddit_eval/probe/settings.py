@@ -1,4 +1,5 @@
-"""The feature-probe task's settings, their checks, and the list-valued ones parsed.
+"""The feature-probe task's settings: one frozen declaration, in sections (encoders, decoder, questions,
+answerer, D-DiT's own answers) that `ProbeSettings` joins under flat names (`--set feature-probe.shots=0,32`).
 
 Defaults are the paper's protocol where it is known (GPT-2 decoder, COCO captions, VQAv2 val,
 0 and 32 shots, GPT-4 as answerer) and ClipCap's training recipe where the paper says nothing
@@ -7,78 +8,106 @@ Defaults are the paper's protocol where it is known (GPT-2 decoder, COCO caption
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from ddit_eval.data import check_dataset
 from ddit_eval.metrics.vqa import RULES as VQA_RULES
-from ddit_eval.settings import existing_path, integer, number, one_of, optional_int
+from ddit_eval.setting_checks import described, existing_path
+from ddit_eval.settings import Settings, setting
 
 KARPATHY_SPLITS = ("train", "restval", "val", "test")
 PAPER_ANSWERER = "GPT-4 (OpenAI chat model; the paper does not name a snapshot)"
 
-DEFAULTS: dict[str, Any] = {
-    # encoders
-    "encoders": "ddit,clip", "ddit_layer": -1, "ddit_pooling": "mean", "ddit_context": "masked",
-    "clip_weights": "openai/clip-vit-large-patch14", "cache_dir": None,
-    # decoder and its training data
-    "karpathy_file": None, "images_dir": None, "train_splits": "train", "train_images": None,
-    "decoder_weights": "gpt2", "prefix_length": 10, "caption_tokens": 40, "epochs": 10, "train_steps": None,
-    "train_batch_size": 40, "lr": 2e-5, "warmup_steps": 5000, "checkpoint_every": 1000, "finetune_decoder": True,
-    # questions, prompts, answerer
-    "vqa_dataset": "lmms-lab/VQAv2", "vqa_revision": None, "vqa_split": "validation", "vqa_rule": "official",
-    "shots": "0,32", "icl_pool_size": 256, "answerer": "endpoint", "answerer_model": "gpt-4",
-    "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY", "answer_tokens": 10, "answerer_workers": 8,
-    "infer_batch_size": 32,
-    # D-DiT's own answers
-    "direct_vqa": "compute", "direct_vqa_run": None,
-}
 
-
-def names(value: str) -> list[str]:
-    return [part.strip() for part in str(value).split(",") if part.strip()]
-
-
-def _encoder_names(value: Any) -> None:
+@described("a registered encoder")
+def known_encoder(name: Any) -> None:
     from ddit_eval.errors import UsageError
 
     from .encoders import ENCODERS
 
-    if not isinstance(value, str) or not names(value):
-        raise ValueError("expected comma-separated encoder names, e.g. ddit,clip")
-    for name in names(value):
-        try:
-            ENCODERS.get(name)
-        except UsageError as exc:
-            raise ValueError(str(exc)) from None
-
-
-def _splits(value: Any) -> None:
-    if not isinstance(value, str) or not names(value) or not set(names(value)) <= set(KARPATHY_SPLITS):
-        raise ValueError(f"expected comma-separated Karpathy splits among {', '.join(KARPATHY_SPLITS)}")
-
-
-def _shots(value: Any) -> None:
     try:
-        counts = shot_counts(value)
-    except ValueError:
-        counts = []
-    if not counts or min(counts) < 0:
-        raise ValueError("expected comma-separated shot counts >= 0, e.g. 0,32")
+        ENCODERS.get(name)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
 
 
-def shot_counts(value: Any) -> list[int]:
-    return list(dict.fromkeys(int(part) for part in names(value)))
+@dataclass(frozen=True)
+class EncoderSettings(Settings):
+    """The image encoders compared, and how D-DiT's features are taken."""
+
+    encoders: tuple[str, ...] = setting(("ddit", "clip"), "image encoders compared, in order (the first one's "
+                                        "0-shot accuracy is the headline)", item="encoder name", check=known_encoder)
+    ddit_layer: int = setting(-1, "D-DiT block whose image tokens are the features (-1: the last)")
+    ddit_pooling: str = setting("mean", "how D-DiT's image tokens are pooled into one vector", choices=("mean", "max"))
+    ddit_context: str = setting("masked", "D-DiT's text side while encoding: every position masked, or empty",
+                                choices=("masked", "empty"))
+    clip_weights: Optional[str] = setting("openai/clip-vit-large-patch14", "the CLIP encoder's weights (hub id or folder)")
+    cache_dir: Optional[str] = setting(None, "feature cache shared across runs (none: inside the run folder)")
+    infer_batch_size: int = setting(32, "images per batch when encoding and captioning", minimum=1)
 
 
-CHECKS = {
-    "encoders": _encoder_names, "ddit_layer": integer(), "ddit_pooling": one_of(("mean", "max")),
-    "ddit_context": one_of(("masked", "empty")),
-    "karpathy_file": existing_path(kind="Karpathy split file (dataset_coco.json)"),
-    "images_dir": existing_path(kind="COCO images folder (holding train2014/)"), "train_splits": _splits,
-    "train_images": optional_int(1), "prefix_length": integer(1), "caption_tokens": integer(2), "epochs": integer(1),
-    "train_steps": optional_int(1), "train_batch_size": integer(1), "lr": number(0), "warmup_steps": integer(0),
-    "checkpoint_every": integer(1), "vqa_dataset": check_dataset, "vqa_rule": one_of(VQA_RULES), "shots": _shots,
-    "icl_pool_size": integer(1), "answerer": one_of(("endpoint", "hf")), "answer_tokens": integer(1),
-    "answerer_workers": integer(1), "infer_batch_size": integer(1), "direct_vqa": one_of(("compute", "from-run", "skip")),
-    "direct_vqa_run": existing_path(kind="vqav2 run folder"),
-}
+@dataclass(frozen=True)
+class DecoderSettings(Settings):
+    """The GPT-2 prefix captioner and the COCO captions it is trained on."""
+
+    karpathy_file: Optional[str] = setting(None, "Karpathy's split file dataset_coco.json (required)",
+                                           check=existing_path("Karpathy split file (dataset_coco.json)"))
+    images_dir: Optional[str] = setting(None, "the local COCO images folder, holding train2014/ (required)",
+                                        check=existing_path("COCO images folder (holding train2014/)"))
+    train_splits: tuple[str, ...] = setting(("train",), "Karpathy splits the decoder trains on, read in this order",
+                                            choices=KARPATHY_SPLITS, item="Karpathy split")
+    train_images: Optional[int] = setting(None, "at most this many training images (none: all)", minimum=1)
+    decoder_weights: str = setting("gpt2", "GPT-2 weights of the decoder (hub id or folder)")
+    prefix_length: int = setting(10, "prefix tokens the features are mapped to", minimum=1)
+    caption_tokens: int = setting(40, "caption tokens trained on and generated", minimum=2)
+    epochs: int = setting(10, "training epochs over the captions", minimum=1)
+    train_steps: Optional[int] = setting(None, "stop after this many steps (none: all the epochs)", minimum=1)
+    train_batch_size: int = setting(40, "captions per training step", minimum=1)
+    lr: float = setting(2e-5, "AdamW learning rate", minimum=0)
+    warmup_steps: int = setting(5000, "linear warm-up steps of the learning rate", minimum=0)
+    checkpoint_every: int = setting(1000, "steps between resumable checkpoints", minimum=1)
+    finetune_decoder: bool = setting(True, "train GPT-2 as well (false: the prefix mapping only)")
+
+
+@dataclass(frozen=True)
+class QuestionSettings(Settings):
+    """The VQAv2 questions asked, how they are scored, and the in-context examples."""
+
+    vqa_dataset: str = setting("lmms-lab/VQAv2", "VQAv2 hub id or local copy (as the vqav2 task reads it)",
+                               check=check_dataset)
+    vqa_revision: Optional[str] = setting(None, "its hub commit, branch or tag (none: main)")
+    vqa_split: str = setting("validation", "the VQAv2 split asked")
+    vqa_rule: str = setting("official", "VQA accuracy rule (as the vqav2 task)", choices=VQA_RULES)
+    shots: tuple[int, ...] = setting((0, 32), "in-context examples per question", minimum=0, unordered=True,
+                                     item="shot count")
+    icl_pool_size: int = setting(256, "questions the in-context examples are drawn from", minimum=1)
+
+
+@dataclass(frozen=True)
+class AnswererSettings(Settings):
+    """The language model that answers from the captions."""
+
+    answerer: str = setting("endpoint", "an OpenAI-compatible chat endpoint, or a local transformers model",
+                            choices=("endpoint", "hf"))
+    answerer_model: str = setting("gpt-4", "the answerer's model name (endpoint) or weights (hf)")
+    base_url: str = setting("https://api.openai.com/v1", "the chat endpoint's base URL")
+    api_key_env: Optional[str] = setting("OPENAI_API_KEY", "environment variable holding the endpoint's key "
+                                         "(none or empty: no key sent)")
+    answer_tokens: int = setting(10, "tokens an answer may have", minimum=1)
+    answerer_workers: int = setting(8, "parallel requests to the endpoint", minimum=1)
+
+
+@dataclass(frozen=True)
+class DirectVQASettings(Settings):
+    """D-DiT's own answers to the same questions, beside the probe's."""
+
+    direct_vqa: str = setting("compute", "compute them, read them from a vqav2 run, or skip them",
+                              choices=("compute", "from-run", "skip"))
+    direct_vqa_run: Optional[str] = setting(None, "the vqav2 run folder of direct_vqa=from-run",
+                                            check=existing_path("vqav2 run folder"))
+
+
+@dataclass(frozen=True)
+class ProbeSettings(DirectVQASettings, AnswererSettings, QuestionSettings, DecoderSettings, EncoderSettings):
+    """Every feature-probe setting, section by section."""

@@ -47,15 +47,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ddit_eval.shapes import (captions, describe, existence_question, generate_scenes, geneval_metadata,
-                              has_left_right_pair, mme_questions, render, scene_for_metadata, split_of, vqa_items)
-from ddit_eval.shapes.language import OBJECTS, YES_NO_SUFFIX
-
-from ddit_eval.prompts import DDIT_VQA
 from ddit_eval.model.codec import DDiTCodec
 from ddit_eval.model.tiny import build_tiny_components, save_components
+from ddit_eval.shapes.train_data import Latents, TextData, draw_scenes, fit_latents, scene_pixels, text_data
 
-RENDER_SIZE = 64  # the shapes suite renders at 64 px; the backend resizes to the model's resolution
 TINY_SIZES = dict(resolution=32, vae_channels=(16, 32), latent_channels=4, patch_size=2, num_layers=5, num_heads=4,
                   head_dim=32, t5_dim=64, t5_layers=2, t5_heads=4, t5_ff=128, text_length=40, t2i_text_length=24)
 
@@ -77,66 +72,6 @@ class TrainConfig:
     log_every: int = 100
     threads: int = 2
     sizes: dict = field(default_factory=lambda: dict(TINY_SIZES))
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def _t2i_prompts(scenes) -> tuple[list[int], list[str]]:
-    """(scene index, prompt) pairs: descriptions, captions and GenEval-style prompts of train scenes."""
-    pairs = []
-    for i, scene in enumerate(scenes):
-        pairs.append((i, describe(scene)))
-        pairs += [(i, c) for c in captions(scene)[1:3]]
-    return [i for i, _ in pairs], [p for _, p in pairs]
-
-
-def _geneval_scenes(seed: int, copies: int):
-    """Scenes drawn for every GenEval-style prompt of the shapes world, train split only."""
-    rng = np.random.default_rng(seed + 7)
-    out = []
-    for meta in geneval_metadata(seed, per_tag=10**6):
-        found = 0
-        for _ in range(50 * copies):
-            scene = scene_for_metadata(meta, rng)
-            if split_of(scene) == "train":
-                out.append((scene, meta["prompt"]))
-                found += 1
-                if found == copies:
-                    break
-    return out
-
-
-def _text_examples(scenes, seed: int) -> list[tuple[int, str | None, str]]:
-    """(scene index, prompt or None, target) for captions, VQA, POPE-style and MME-style questions."""
-    rng = np.random.default_rng(seed + 11)
-    examples = []
-    for i, scene in enumerate(scenes):
-        examples += [(i, None, c) for c in captions(scene)]
-        examples += [(i, DDIT_VQA.format(question=item.question), item.canonical) for item in vqa_items(scene, rng)]
-        present = {s.name for s in scene.shapes}
-        absent = [o for o in OBJECTS if o not in present]
-        for name in list(present) + [str(o) for o in rng.choice(absent, size=len(present), replace=False)]:
-            examples.append((i, DDIT_VQA.format(question=existence_question(name)), "yes" if name in present else "no"))
-        for category in ("existence", "count", "position", "color"):
-            if category == "position" and not has_left_right_pair(scene):
-                continue
-            for question, answer in mme_questions(scene, category, rng):
-                examples.append((i, DDIT_VQA.format(question=question.replace(YES_NO_SUFFIX, "")), answer))
-    return examples
-
-
-def _encode_examples(codec: DDiTCodec, examples, length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids (prompt without `</s>` + target + `</s>`, eos-padded) and label masks (0 on the prompt)."""
-    eos = codec.tokenizer.eos_token_id
-    ids, labels = [], []
-    for _, prompt, target in examples:
-        head = codec.tokenize([prompt], length, pad=False, eos=False)[0] if prompt else []
-        tail = codec.tokenize([target], length, pad=False, eos=True)[0]
-        row = (head + tail)[:length]
-        ids.append(row + [eos] * (length - len(row)))
-        labels.append([0] * min(len(head), length) + [1] * (length - min(len(head), length)))
-    return torch.tensor(ids), torch.tensor(labels, dtype=torch.bool)
 
 
 # ----------------------------------------------------------------------------- stages
@@ -231,44 +166,70 @@ def train(output: str | Path, cfg: TrainConfig = TrainConfig(), log=print) -> di
 
 
 def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
+    """The two stages in order (the order of random draws is part of the result), then the files."""
     torch.manual_seed(cfg.seed)
     started = time.monotonic()
     parts = build_tiny_components(seed=cfg.seed, **cfg.sizes)
     defaults = parts["defaults"]
     codec = DDiTCodec(parts["vae"], parts["text_encoder"], parts["tokenizer"], parts["transformer"], defaults.call_rows,
                       vae_rows=defaults.vae_rows)
-    res, text_len, t2i_len = defaults.resolution, defaults.text_length, defaults.t2i_text_length
-
     gen = torch.Generator().manual_seed(cfg.seed + 2)
-    scenes = generate_scenes(cfg.seed, cfg.scenes, "train")
-    extra = _geneval_scenes(cfg.seed, copies=cfg.geneval_copies) if cfg.geneval_copies else []
-    all_scenes = scenes + [s for s, _ in extra]
-    pixels = codec.preprocess([render(s, RENDER_SIZE) for s in all_scenes], res)
-    log(f"data: {len(scenes)} train scenes + {len(extra)} GenEval-style scenes at {res}px")
+    scenes, extra = draw_scenes(cfg.seed, cfg.scenes, cfg.geneval_copies)
+    pixels = scene_pixels(codec, scenes + [s for s, _ in extra], defaults.resolution)
+    log(f"data: {len(scenes)} train scenes + {len(extra)} GenEval-style scenes at {defaults.resolution}px")
 
     recon = train_vae(codec.vae, pixels, cfg, log)
-    with torch.no_grad():
-        dists = [codec.vae.encode(pixels[i:i + 256]).latent_dist for i in range(0, len(pixels), 256)]
-    mean, std = torch.cat([d.mean for d in dists]), torch.cat([d.std for d in dists])
-    shift, scale = mean.mean().item(), 1.0 / mean.std().item()
-    codec.vae.register_to_config(shift_factor=shift, scaling_factor=scale)
+    latents = fit_latents(codec.vae, pixels)
+    data = text_data(codec, scenes, extra, cfg.seed, defaults.t2i_text_length, defaults.text_length)
+    log(f"data: {len(data.prompt_ids)} text-to-image pairs, {len(data.text_ids)} text examples")
+    emas, history, curve = train_transformer(codec, data, latents, cfg, gen, log, started)
 
-    def latents(rows: torch.Tensor) -> torch.Tensor:
-        """Scaled posterior samples of the given scenes."""
-        z = mean[rows] + std[rows] * torch.randn(mean[rows].shape, generator=gen)
-        return (z - shift) * scale
+    parts["transformer"], parts["text_encoder"] = emas[0].half(), emas[1]  # fp16 halves the committed file
+    save_components(output, parts)
+    summary = _summary(cfg, recon, latents, history, curve, started)
+    (Path(output) / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
-    scene_idx, prompts = _t2i_prompts(scenes)
-    scene_idx += [len(scenes) + k for k in range(len(extra))]
-    prompts += [p for _, p in extra]
-    prompt_ids = torch.tensor(codec.tokenize(prompts, t2i_len))
-    null_ids = torch.tensor(codec.tokenize([" "], t2i_len))
-    examples = _text_examples(scenes, cfg.seed)
-    text_ids, text_labels = _encode_examples(codec, examples, text_len)
-    example_scene = torch.tensor([i for i, _, _ in examples])
-    scene_idx = torch.tensor(scene_idx)
-    log(f"data: {len(prompts)} text-to-image pairs, {len(examples)} text examples")
 
+def _dual_losses(codec: DDiTCodec, data: TextData, latents: Latents, cfg: TrainConfig, gen):
+    """One step's L_img (a batch of prompts, some replaced by the null prompt) and L_text (a batch of examples)."""
+    pick = torch.randint(len(data.prompt_ids), (cfg.batch_size,), generator=gen)
+    drop = torch.rand(cfg.batch_size, generator=gen) < cfg.cfg_dropout
+    states = codec.encode_text(torch.where(drop[:, None], data.null_ids, data.prompt_ids[pick]))
+    l_img = image_loss(codec.transformer, latents.sample(data.prompt_scene[pick], gen), states, gen)
+    rows = torch.randint(len(data.text_ids), (cfg.batch_size,), generator=gen)
+    l_txt = text_loss(codec, latents.sample(data.text_scene[rows], gen), data.text_ids[rows], data.text_labels[rows],
+                      gen)
+    return l_img, l_txt
+
+
+def _optimizer_step(opt, params, loss) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+
+
+@torch.no_grad()
+def _update_emas(emas, trained, decay: float) -> None:
+    for ema, live in zip(emas, trained):
+        for e, p in zip(ema.parameters(), live.parameters()):
+            e.lerp_(p, 1 - decay)
+
+
+def _progress(step: int, history, cfg: TrainConfig, bar, log, started: float) -> list:
+    """Log the mean losses of the last `log_every` steps; returns the loss curve's row for `step`."""
+    recent = np.mean(history[-cfg.log_every:], axis=0)
+    bar.set_postfix(loss_img=f"{recent[0]:.3f}", loss_text=f"{recent[1]:.3f}")
+    log(f"step {step}/{cfg.steps} loss_img {recent[0]:.4f} loss_text {recent[1]:.4f} "
+        f"lr {_lr(step, cfg):.2e} elapsed {time.monotonic() - started:.0f}s")
+    return [step, round(float(recent[0]), 5), round(float(recent[1]), 5)]
+
+
+def train_transformer(codec: DDiTCodec, data: TextData, latents: Latents, cfg: TrainConfig, gen, log,
+                      started: float) -> tuple[list, list, list]:
+    """Stage 2: the transformer and the T5 encoder on L_img + lambda * L_text; returns their EMAs,
+    the per-step losses and the logged loss curve."""
     trained = [codec.transformer.train(), codec.text_encoder.eval()]  # eval: no T5 dropout (the backend runs it so)
     emas = [copy.deepcopy(m).eval().requires_grad_(False) for m in trained]
     params = [p for m in trained for p in m.parameters()]
@@ -278,41 +239,25 @@ def _train(output: str | Path, cfg: TrainConfig, log) -> dict:
     for step in range(cfg.steps):
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg)
-        pick = torch.randint(len(prompts), (cfg.batch_size,), generator=gen)
-        drop = torch.rand(cfg.batch_size, generator=gen) < cfg.cfg_dropout
-        states = codec.encode_text(torch.where(drop[:, None], null_ids, prompt_ids[pick]))
-        l_img = image_loss(codec.transformer, latents(scene_idx[pick]), states, gen)
-        rows = torch.randint(len(examples), (cfg.batch_size,), generator=gen)
-        l_txt = text_loss(codec, latents(example_scene[rows]), text_ids[rows], text_labels[rows], gen)
-        loss = l_img + cfg.text_weight * l_txt
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        with torch.no_grad():
-            for ema, live in zip(emas, trained):
-                for e, p in zip(ema.parameters(), live.parameters()):
-                    e.lerp_(p, 1 - cfg.ema)
+        l_img, l_txt = _dual_losses(codec, data, latents, cfg, gen)
+        _optimizer_step(opt, params, l_img + cfg.text_weight * l_txt)
+        _update_emas(emas, trained, cfg.ema)
         history.append((l_img.item(), l_txt.item()))
         bar.update(1)
         if step % cfg.log_every == 0 or step == cfg.steps - 1:
-            recent = np.mean(history[-cfg.log_every:], axis=0)
-            curve.append([step, round(float(recent[0]), 5), round(float(recent[1]), 5)])
-            bar.set_postfix(loss_img=f"{recent[0]:.3f}", loss_text=f"{recent[1]:.3f}")
-            log(f"step {step}/{cfg.steps} loss_img {recent[0]:.4f} loss_text {recent[1]:.4f} "
-                f"lr {_lr(step, cfg):.2e} elapsed {time.monotonic() - started:.0f}s")
+            curve.append(_progress(step, history, cfg, bar, log, started))
     bar.close()
+    return emas, history, curve
 
-    parts["transformer"], parts["text_encoder"] = emas[0].half(), emas[1]  # fp16 halves the committed file
-    save_components(output, parts)
-    summary = {"config": dataclasses.asdict(cfg), "vae_recon_mse": recon, "vae_posterior_std": std.mean().item(),
-               "vae_shift": shift, "vae_scale": scale,
-               "final_loss_img": float(np.mean([h[0] for h in history[-200:]])) if history else None,
-               "final_loss_text": float(np.mean([h[1] for h in history[-200:]])) if history else None,
-               "train_seconds": round(time.monotonic() - started, 1), "torch": torch.__version__,
-               "curve": {"columns": ["step", "loss_img", "loss_text"], "rows": curve}}
-    (Path(output) / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+
+def _summary(cfg: TrainConfig, recon: float, latents: Latents, history, curve, started: float) -> dict:
+    """What `training.json` records: the settings, the VAE's facts, the final losses and the curve."""
+    return {"config": dataclasses.asdict(cfg), "vae_recon_mse": recon, "vae_posterior_std": latents.std.mean().item(),
+            "vae_shift": latents.shift, "vae_scale": latents.scale,
+            "final_loss_img": float(np.mean([h[0] for h in history[-200:]])) if history else None,
+            "final_loss_text": float(np.mean([h[1] for h in history[-200:]])) if history else None,
+            "train_seconds": round(time.monotonic() - started, 1), "torch": torch.__version__,
+            "curve": {"columns": ["step", "loss_img", "loss_text"], "rows": curve}}
 
 
 def main(argv=None) -> int:

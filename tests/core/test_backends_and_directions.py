@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddit_eval.api import ANSWER, Evaluation
+from ddit_eval.api import ANSWER
+from ddit_eval.metrics.base import Metric
 from ddit_eval.backends import BACKENDS, Backend, backend_for, register_backend
-from ddit_eval.compare import min_detectable_drop
+from ddit_eval.bootstrap import min_detectable_drop
 from ddit_eval.doubles import load_double
 from ddit_eval.registry import TASKS, include_path, register_task
 
@@ -34,9 +35,28 @@ class ToyColorsWithErrorRate(ToyColors):
 
     def evaluate(self, records):
         base = super().evaluate(records)
-        per = [{**p, "error_rate": 100.0 - p["accuracy"]} for p in base.per_sample]
-        metrics = {**base.metrics, "error_rate": 100.0 - base.metrics["accuracy"]}
-        return Evaluation(metrics, per, lower_is_better=frozenset({"error_rate"}))
+        error_rate = ErrorRate()
+        error_rate.update([p["accuracy"] for p in base.per_sample])
+        return base.plus(error_rate)
+
+
+class ErrorRate(Metric):
+    """100 - accuracy: the direction is the metric class's own, and reaches results and `compare` from there."""
+
+    lower_is_better = frozenset({"error_rate"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("accuracy", [])
+
+    def update(self, accuracy) -> None:
+        self.accuracy.extend(accuracy)
+
+    def compute(self):
+        return {"error_rate": 100.0 - sum(self.accuracy) / len(self.accuracy)}
+
+    def per_sample(self):
+        return [{"error_rate": 100.0 - a} for a in self.accuracy]
 
 
 def test_a_third_backend_registers_without_touching_the_core(cli, tmp_path):
@@ -69,7 +89,7 @@ def direction_runs(tmp_path_factory):
 
 def test_results_record_the_direction_of_each_metric(direction_runs):
     summary = json.loads((direction_runs / "base/results.json").read_text())["tasks"]["toy-colors-error-rate"]
-    assert summary["lower_is_better"] == ["error_rate"] and summary["higher_is_better"] is True
+    assert summary["lower_is_better"] == ["error_rate"] and "higher_is_better" not in summary
 
 
 def test_compare_gates_each_metric_its_own_way(cli, direction_runs):

@@ -72,7 +72,7 @@ def test_each_rank_takes_a_disjoint_share_and_rank_0_scores_the_union(tmp_path):
     outcome = TaskRunner(model, tmp_path, options, _Rank(0, 2)).run(_toy())  # nothing left: fold and score
     assert not list((tmp_path / "samples").glob("*.rank*.jsonl"))  # folded into the task's log
     single = TaskRunner(model, tmp_path / "single", options).run(_toy())
-    assert outcome.summary["metrics"] == single.summary["metrics"] and outcome.summary["n"] == 30
+    assert outcome.summary.metrics == single.summary.metrics and outcome.summary.n == 30
     assert [r["prediction"] for r in outcome.records] == [r["prediction"] for r in single.records]
 
 
@@ -86,7 +86,7 @@ def test_rank_logs_left_by_a_killed_run_are_folded_at_any_world_size(tmp_path):
     calls = []
     model.answer = (lambda original: lambda requests: calls.extend(r.id for r in requests) or original(requests))(model.answer)
     outcome = TaskRunner(model, tmp_path, options).run(_toy())  # resumed by one process
-    assert outcome.summary["n"] == 30 and len(calls) == 14  # only the 14 samples no rank had finished
+    assert outcome.summary.n == 30 and len(calls) == 14  # only the 14 samples no rank had finished
     assert len(_records(tmp_path, "toy-colors")) == 30
 
 

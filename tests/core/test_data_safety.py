@@ -64,7 +64,7 @@ def test_the_folder_names_what_a_run_wrote(cli, tmp_path):
     (tmp_path / "mine.txt").write_text("x")
     written = {str(p.relative_to(tmp_path)) for p in RunFolder(tmp_path).run_paths()}
     assert written == {"run.json", "results.json", "report.md", "metrics.png", "shapes-pope.png",
-                       "samples/shapes-pope.jsonl"}
+                       "samples/shapes-pope.jsonl", "report.html", "report_files"}
 
 
 def test_score_overwrite_refuses_a_folder_that_holds_no_run(cli, tmp_path):
@@ -122,7 +122,7 @@ def test_a_start_that_finds_another_finished_run_removes_nothing(cli, tmp_path, 
 
     monkeypatch.setattr(RunFolder, "ensure_writable", meanwhile_a_runs)
     code, _, err = cli("run", *TOY, "--model", "double:pixel", "--output-dir", out)
-    assert code == 2 and "seed differ" in err
+    assert code == 2 and "other settings (seed: 5 -> 0)" in err
     assert (out / "run.json").read_bytes() == (finished / "run.json").read_bytes()
     assert (out / "results.json").is_file()
 

@@ -35,16 +35,25 @@ def test_a_task_with_no_scored_sample_fails_the_run_and_says_why(cli, tmp_path):
                                  "failure on 'c0000'"]
     results = json.loads((tmp_path / "results.json").read_text())["tasks"]
     assert results["toy-colors"]["n"] == 0 and results["toy-draw"]["n"] == 6  # the other task still ran
-    assert "| toy-colors | accuracy | no sample scored | 0 | 3 |" in out
+    assert "toy-colors: no sample scored; 3 failed" in out.splitlines()
+    assert "| toy-colors | accuracy | no sample scored | n/a | 0 | 3 |" in (tmp_path / "report.md").read_text()
 
 
-def test_notes_and_sample_errors_reach_the_console(cli, tmp_path):
+def test_the_console_gets_a_line_per_task_and_the_report_its_notes_and_errors(cli, tmp_path):
     code, out, _ = cli("run", *TOY, "--model", "double:pixel?fail=c0001", "--limit", 4, "--output-dir", tmp_path)
     assert code == 0
-    assert "toy-colors: scored 3 of 4 samples; 1 failed" in out
-    assert "scored the first 4 samples only (--limit 4)" in out
-    assert "toy-colors `c0001`: RuntimeError: planted model failure" in out
-    assert "## Plots" not in out
+    summary = json.loads((tmp_path / "results.json").read_text())["tasks"]["toy-colors"]
+    low, high = summary["intervals"]["accuracy"]
+    accuracy = summary["metrics"]["accuracy"]
+    assert out.splitlines() == [f"toy-colors: accuracy {accuracy:.4g}, 95% CI [{low:.4g}, {high:.4g}], n=3; 1 failed",
+                                f"full report: {tmp_path / 'report.md'} (all metrics, notes, plots; --verbose prints it here)",
+                                f"sample browser: {tmp_path / 'report.html'}"]
+    report = (tmp_path / "report.md").read_text()
+    assert "toy-colors: scored 3 of 4 samples; 1 failed" in report
+    assert "scored the first 4 samples only (--limit 4)" in report
+    assert "toy-colors `c0001`: RuntimeError: planted model failure" in report
+    code, out, _ = cli("run", *TOY, "--model", "double:pixel?fail=c0001", "--limit", 4, "--output-dir", tmp_path, "--verbose")
+    assert code == 0 and "toy-colors `c0001`: RuntimeError: planted model failure" in out and "## Plots" not in out
 
 
 # ----------------------------------------------------------------------------- the gate
@@ -173,7 +182,7 @@ def test_headlines_are_the_benchmarks_own_definitions(headline_runs):
 
 def test_a_group_drawn_twice_counts_as_two_images_for_acc_plus():
     """MME acc+ pairs an image's questions by question_id; a duplicated image must not merge into one."""
-    from ddit_eval.compare import groups_of, resampled_records
+    from ddit_eval.bootstrap import groups_of, resampled_records
     from ddit_eval.registry import TASKS
 
     mme = TASKS.get("shapes-mme")()
@@ -230,9 +239,13 @@ def test_score_says_what_it_scored_and_where_the_results_went(cli, tmp_path):
     preds.write_text(json.dumps({"id": "c0000", "prediction": "black"}) + "\n")
     code, out, _ = cli("score", "--task", "toy-colors", "--predictions", preds, "--output-dir", tmp_path / "scored")
     assert code == 0
-    assert f"# ddit-eval score: {preds.resolve()}" in out and "run: ?" not in out and "seed None" not in out
-    assert f"results in {tmp_path / 'scored'}/" in out
-    assert "scored 1 of 40 samples" in out
+    accuracy = json.loads((tmp_path / "scored/results.json").read_text())["tasks"]["toy-colors"]["metrics"]["accuracy"]
+    assert accuracy in (0.0, 100.0)
+    assert out.splitlines()[0] == f"toy-colors: accuracy {accuracy:.4g}, 95% CI n/a, n=1"  # n=1: nothing to resample
+    assert f"full report: {tmp_path / 'scored' / 'report.md'}" in out
+    report = (tmp_path / "scored" / "report.md").read_text()
+    assert f"# ddit-eval score: {preds.resolve()}" in report and "run: ?" not in report and "seed None" not in report
+    assert "scored 1 of 40 samples" in report and "accuracy: no 95% interval (n=1: nothing to resample)" in report
 
 
 def test_a_second_process_on_the_same_folder_gets_one_line(cli, tmp_path):

@@ -82,8 +82,8 @@ def _none_default_types():
     """Every None-default setting of the built-in tasks -> the type `--set KEY=7` must give it."""
     from ddit_eval.registry import TASKS
 
-    return {(name, key) for name in TASKS.names() for key, value in TASKS.get(name).default_settings.items()
-            if value is None}
+    return {(name, d.name) for name in TASKS.names() for d in TASKS.get(name).settings_type.declared()
+            if d.default is None}
 
 
 EXPECTED = {**dict.fromkeys(("revision", "config", "prompt_template", "karpathy_file", "images_dir", "captions_file",
@@ -184,3 +184,22 @@ def test_score_says_a_json_array_is_not_jsonl(cli, tmp_path, text):
     preds.write_text(text)
     line = _one_line_error(*cli("score", "--task", "toy-colors", "--predictions", preds)[::2])
     assert "not JSONL" in line and "one JSON object per line" in line and "has no 'id'" not in line
+
+
+# ----------------------------------------------------------------------------- the command line itself
+
+
+def test_a_run_option_before_any_command_says_the_command_is_missing(cli):
+    code, out, err = cli("--limit", "2")
+    line = _one_line_error(code, err)
+    assert "--limit is an option of a command, and no command is given" in line and "run --limit 2" in line
+    assert "invalid choice" not in err and out == ""
+
+
+def test_version_prints_the_package_version(capsys):
+    import ddit_eval
+    from ddit_eval.cli import main
+
+    with pytest.raises(SystemExit) as stop:  # argparse's version action exits 0 after printing
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out == f"ddit-eval {ddit_eval.__version__}\n"

@@ -11,6 +11,7 @@ import pytest
 from ddit_eval.cli import main
 from ddit_eval.paper import paper_table, steps_reported
 from ddit_eval.paper.report import write_paper_report
+from ddit_eval.schema import RunResults, TaskSummary
 from helpers import benchmark_data
 
 
@@ -51,11 +52,9 @@ def _geneval_run(folder: Path) -> Path:
     metrics = {"single_object": single, "colors": colors, "overall": (single + colors) / 2}
     (folder / "samples").mkdir(parents=True)
     (folder / "samples/geneval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    results = {"tasks": {"geneval": {"metrics": metrics, "primary": "overall", "higher_is_better": True, "n": 20,
-                                     "errors": 0, "error_examples": [], "notes": []}},
-               "config": {"model": "JleeOfficial/dual_diff_sd3_512_sft", "seed": 0, "limit": None,
-                          "tasks": {"geneval": {"name": "geneval", "settings": {"images_per_prompt": 4}}}}}
-    (folder / "results.json").write_text(json.dumps(results))
+    RunResults(config={"model": "JleeOfficial/dual_diff_sd3_512_sft", "seed": 0, "limit": None,
+                       "tasks": {"geneval": {"name": "geneval", "settings": {"images_per_prompt": 4}}}},
+               tasks={"geneval": TaskSummary(metrics=metrics, primary="overall", n=20)}).write(folder / "results.json")
     return folder
 
 
@@ -69,11 +68,10 @@ def _probe_run(folder: Path) -> Path:
     metrics = {k: float(np.mean([r["scores"][k] for r in records])) for k in keys}
     (folder / "samples").mkdir(parents=True)
     (folder / "samples/feature-probe.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    results = {"tasks": {"feature-probe": {"metrics": {**metrics, "clip/vqa_accuracy_0shot_yes_no": 70.0},
-                                           "primary": "clip/vqa_accuracy_0shot", "n": 30, "errors": 0, "notes": []}},
-               "config": {"model": "JleeOfficial/dual_diff_sd3_512_sft", "limit": None, "tasks": {"feature-probe": {
-                   "settings": {"encoders": "clip"}, "answerer": {"kind": "hf", "model": "Qwen/Qwen2.5-0.5B-Instruct"}}}}}
-    (folder / "results.json").write_text(json.dumps(results))
+    summary = TaskSummary(metrics={**metrics, "clip/vqa_accuracy_0shot_yes_no": 70.0}, primary="clip/vqa_accuracy_0shot", n=30)
+    RunResults(config={"model": "JleeOfficial/dual_diff_sd3_512_sft", "limit": None, "tasks": {"feature-probe": {
+        "settings": {"encoders": "clip"}, "answerer": {"kind": "hf", "model": "Qwen/Qwen2.5-0.5B-Instruct"}}}},
+        tasks={"feature-probe": summary}).write(folder / "results.json")
     return folder, metrics
 
 
@@ -212,10 +210,9 @@ def _mme_run(folder: Path, categories: list[str], limit=None) -> Path:
                "perception_categories_scored": float(len(scored))}
     notes = [] if scored else ["perception undefined: no perception category scored"]
     folder.mkdir(parents=True)
-    results = {"tasks": {"mme": {"metrics": metrics, "primary": "perception", "n": 8 * len(categories), "errors": 0,
-                                 "notes": notes}},
-               "config": {"model": "JleeOfficial/dual_diff_sd3_512_sft", "limit": limit, "tasks": {"mme": {}}}}
-    (folder / "results.json").write_text(json.dumps(results))
+    RunResults(config={"model": "JleeOfficial/dual_diff_sd3_512_sft", "limit": limit, "tasks": {"mme": {}}},
+               tasks={"mme": TaskSummary(metrics=metrics, primary="perception", n=8 * len(categories), notes=notes)},
+               ).write(folder / "results.json")
     return folder
 
 

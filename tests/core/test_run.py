@@ -31,7 +31,10 @@ def test_run_writes_results_samples_report_and_plot(cli, tmp_path):
     assert results["tasks"]["toy-colors"]["timing"]["computed_samples"] == 12
     drawn = samples(tmp_path, "toy-draw")[0]["prediction"]
     assert len(drawn) == 2 and (tmp_path / "samples" / drawn[0]).is_file()
-    assert "| toy-colors | accuracy | **100** | 12 | 0 |" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "| toy-colors | accuracy | 100 | [100, 100] | 12 | 0 |" in report  # every sample right: the CI is a point
+    assert "### toy-colors\n\n| metric | all |\n|---|---|\n| accuracy | **100** |" in report
+    assert results["schema_version"] == 2 and colors["intervals"] == {"accuracy": [100.0, 100.0]}
     assert (tmp_path / "metrics.png").stat().st_size > 1000
     assert "toy-draw" in out
 
@@ -101,7 +104,10 @@ def test_resume_skips_recorded_samples_and_refuses_other_settings(cli, tmp_path)
     assert [r["id"] for r in records] == [f"c{i:04d}" for i in range(40)]
     assert records[0]["prediction"] == "marker-not-recomputed"
     code, _, err = cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--output-dir", tmp_path, "--seed", 9)
-    assert code == 2 and "seed differ" in err and "--overwrite" in err
+    assert code == 2 and "other settings (seed: 0 -> 9)" in err and "--overwrite" in err
+    code, _, err = cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--output-dir", tmp_path,
+                       "--set", "num_samples=41")
+    assert code == 2 and "(toy-colors.num_samples: 40 -> 41)" in err  # named as --set names it
     code, _, _ = cli("run", "--tasks", "toy-colors", "--model", "double:pixel", "--output-dir", tmp_path, "--seed", 9, "--overwrite")
     assert code == 0 and samples(tmp_path, "toy-colors")[0]["prediction"] != "marker-not-recomputed"
 
@@ -113,7 +119,7 @@ def test_recorded_settings_compare_as_json_reads_them(tmp_path):
 
     RunFolder(tmp_path).start({"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
     RunFolder(tmp_path).start({"tasks": {"t": {"sizes": (1, 2)}}}, overwrite=False)
-    with pytest.raises(UsageError, match="tasks differ"):
+    with pytest.raises(UsageError, match=r"other settings \(t.sizes: \[1, 2\] -> \[1, 3\]\)"):
         RunFolder(tmp_path).start({"tasks": {"t": {"sizes": (1, 3)}}}, overwrite=False)
 
 

@@ -36,16 +36,9 @@ def device_kwarg(args, kwargs):
 @pytest.fixture(scope="module")
 def clip_folder(tmp_path_factory):
     """A tiny random CLIP (quick_gelu, as the official one) with its processor, saved as a CLIPModel folder."""
-    from helpers.tiny_clip import tiny_clip_config, tiny_clip_tokenizer
-    from transformers import CLIPModel, CLIPProcessor
+    from helpers.tiny_clip import save_tiny_clip
 
-    from ddit_eval.geneval.colors import _image_processor
-
-    folder = tmp_path_factory.mktemp("clip")
-    torch.manual_seed(0)
-    CLIPModel(tiny_clip_config()).save_pretrained(folder)
-    CLIPProcessor(image_processor=_image_processor(32), tokenizer=tiny_clip_tokenizer()).save_pretrained(folder)
-    return folder
+    return save_tiny_clip(tmp_path_factory.mktemp("clip"))
 
 
 # ----------------------------------------------------------------------------- one answer to "which device"

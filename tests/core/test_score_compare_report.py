@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from helpers.harness import samples
-from ddit_eval.compare import paired_bootstrap_ci
+from ddit_eval.bootstrap import paired_bootstrap_ci
+from ddit_eval.schema import RunResults, TaskSummary
 
 
 def test_score_a_predictions_file(cli, tmp_path):
@@ -134,24 +135,22 @@ def _hand_run(folder: Path, metrics: dict, notes=(), scores=None, limit=None, pr
     (folder / "samples/toy-colors.jsonl").write_text("".join(
         json.dumps({"id": f"c{i:04d}", "prediction": "red", "answer": "red", "scores": {"accuracy": s}}) + "\n"
         for i, s in enumerate(scores)))
-    results = {"tasks": {"toy-colors": {"metrics": metrics, "primary": primary, "higher_is_better": True,
-                                        "lower_is_better": [], "n": len(scores), "errors": 0, "error_examples": [],
-                                        "notes": list(notes)}},
-               "config": {"model": "double:pixel", "seed": 0, "limit": limit, "tasks": {}}}
-    (folder / "results.json").write_text(json.dumps(results))
+    summary = TaskSummary(metrics=metrics, primary=primary, n=len(scores), notes=list(notes))
+    RunResults(config={"model": "double:pixel", "seed": 0, "limit": limit, "tasks": {}},
+               tasks={"toy-colors": summary}).write(folder / "results.json")
     return folder
 
 
 def test_an_undefined_metric_reads_na_in_every_table_and_gets_no_bar(cli, tmp_path):
     """precision None (0/0) is "n/a" in report.md, the comparison's Markdown, CSV and LaTeX; never "None" or 0."""
     from ddit_eval import reports
-    from ddit_eval.results import load_results
+    from ddit_eval.schema import load_results
 
     why = "precision undefined: no 'yes' answers (F1 too)"
     run = _hand_run(tmp_path / "a", {"accuracy": 75.0, "precision": None}, [why])
     other = _hand_run(tmp_path / "b", {"accuracy": 50.0, "precision": 40.0})
     text = reports.run_report(load_results(run), {})
-    assert "| toy-colors | precision | n/a | 4 | 0 |" in text and "| None |" not in text and f"- toy-colors: {why}" in text
+    assert "| precision | n/a |" in text and "| None |" not in text and f"- toy-colors: {why}" in text
     code, out, _ = cli("report", run, other, "--output", tmp_path / "cmp")
     assert code == 0
     row = [c.strip() for c in next(l for l in out.splitlines() if l.startswith("| a ")).split("|")]

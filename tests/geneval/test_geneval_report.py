@@ -139,4 +139,7 @@ def test_paper_rows_are_not_shown_for_a_partial_score(kwargs, why):
 def test_tasks_without_report_sections_add_nothing():
     plain = {"tasks": {"shapes-vqa": {"metrics": {"accuracy": 0.5}, "primary": "accuracy", "n": 3, "errors": 0}},
              "config": {}, "versions": {}}
-    assert "##" not in run_report(plain, {})
+    report = run_report(plain, {})
+    # the headline table and the task's own metrics table, and no section the task would add
+    assert [line for line in report.splitlines() if line.startswith("#")] == ["# ddit-eval run: ?", "## Metrics by task",
+                                                                             "### shapes-vqa"]

@@ -1,4 +1,4 @@
-"""A tiny random CLIP of the official architecture, and a tokenizer for it, built without any download."""
+"""A tiny random CLIP of the official architecture, its tokenizer and a saved folder of both, with no download."""
 
 
 def tiny_clip_config(act="quick_gelu"):
@@ -20,3 +20,16 @@ def tiny_clip_tokenizer():
         vocab[c] = len(vocab)
         vocab[c + "</w>"] = len(vocab)
     return CLIPTokenizer(vocab=vocab, merges=[])
+
+
+def save_tiny_clip(folder):
+    """Save a seeded tiny random CLIP (quick_gelu) and its processor (32 px) as a CLIPModel folder; returns it."""
+    import torch
+    from transformers import CLIPModel, CLIPProcessor
+
+    from ddit_eval.geneval.colors import _image_processor
+
+    torch.manual_seed(0)
+    CLIPModel(tiny_clip_config()).save_pretrained(folder)
+    CLIPProcessor(image_processor=_image_processor(32), tokenizer=tiny_clip_tokenizer()).save_pretrained(folder)
+    return folder

@@ -1,5 +1,6 @@
-"""One torch thread for the tiny-model test packages: tiny models run fastest on one thread, and do not
-stall when the 2 cores are shared (4x faster here under load)."""
+"""One torch thread for the tiny-model test packages, where it is the fastest setting.
+
+Tiny models run fastest on one thread, and do not stall when the 2 cores are shared (4x faster here under load)."""
 
 from contextlib import contextmanager
 

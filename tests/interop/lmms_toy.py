@@ -60,7 +60,7 @@ def shapes_docs(n: int) -> list[dict]:
     for sample in task.samples():
         doc = sample.doc
         rows.append({"question_id": doc["question_id"], "question": doc["question"], "answer": doc["answer"],
-                     "category": doc["category"], "image": render_doc(doc, task.settings["resolution"])})
+                     "category": doc["category"], "image": render_doc(doc, task.settings.resolution)})
         if len(rows) == n:
             return rows
     return rows

@@ -8,16 +8,17 @@ import pytest
 
 from ddit_eval.cli import main
 from ddit_eval.interop.lmms_results import sanitize_model_name, write_lmms_eval_results
+from ddit_eval.schema import RunResults, TaskSummary
 
-RESULTS = {
-    "tasks": {"toy": {"metrics": {"accuracy": 200 / 3, "empty_answers": 0.0}, "primary": "accuracy", "n": 3, "errors": 1,
-                      "higher_is_better": True, "lower_is_better": ["empty_answers"], "notes": []}},
-    "config": {"model": "org/ckpt", "seed": 7, "limit": None, "device": "cpu", "batch_size": 4,
-               "tasks": {"toy": {"name": "toy", "dataset": {"id": "lmms-lab/Toy", "revision": "abc", "split": "test"},
-                                 "settings": {"steps": 32}, "answer_length": 16, "steps": 32}}},
-    "versions": {"ddit_eval": "0.1.0", "git_commit": "deadbeef"},
-    "timing": {"total_s": 12.5},
-}
+RESULTS = RunResults(
+    tasks={"toy": TaskSummary(metrics={"accuracy": 200 / 3, "empty_answers": 0.0}, primary="accuracy", n=3, errors=1,
+                              lower_is_better=["empty_answers"])},
+    config={"model": "org/ckpt", "seed": 7, "limit": None, "device": "cpu", "batch_size": 4,
+            "tasks": {"toy": {"name": "toy", "dataset": {"id": "lmms-lab/Toy", "revision": "abc", "split": "test"},
+                              "settings": {"steps": 32}, "answer_length": 16, "steps": 32}}},
+    versions={"ddit_eval": "0.1.0", "git_commit": "deadbeef"},
+    timing={"total_s": 12.5},
+).to_json()
 RECORDS = [
     {"id": "a", "seed": 1, "question": "Is it red?", "answer": "yes", "prompt": "Q: Is it red? A: ", "prediction": "yes",
      "scores": {"accuracy": 100.0}},

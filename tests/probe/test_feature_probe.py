@@ -33,7 +33,7 @@ def probe_task(data, gpt2_dir, **changes):
 
 def run(task, model, run_dir):
     task.preflight()
-    return task.run_pipeline(model, run_dir, RunOptions(batch_size=8, loader_workers=0)).summary
+    return task.run_pipeline(model, run_dir, RunOptions(batch_size=8, loader_workers=0)).summary.to_json()
 
 
 def test_pipeline_with_ddit_and_clip_answers_through_the_endpoint(data, gpt2_dir, clip_dir, ddit_model, chat_endpoint,

@@ -99,6 +99,39 @@ def test_answer_request_follows_ddit_protocol():
     assert t.config()["prompt_template"].startswith("Q: {question}") and t.config()["vqa_rule"] == "official"
 
 
+
+@pytest.mark.parametrize("name", ["shapes-vqa", "shapes-pope", "shapes-mme"])
+def test_answer_tasks_record_the_hub_tasks_protocol_and_scoring(name):
+    """One answer half: `protocol` is the prompt protocol, the scoring rules are recorded beside it."""
+    hub = {"shapes-vqa": "vqav2", "shapes-pope": "pope", "shapes-mme": "mme"}[name]
+    config, hub_class = task(name).config(), TASKS.get(hub)
+    assert (config["protocol"], config["answer_length"], config["text_window"]) == ("ddit", None, 128)
+    assert {"protocol", "steps", "answer_length", "prompt_template"} <= set(task(name).settings_type.names())
+    for rule in ("vqa_rule", "parse_rule", "drop_yes_no_suffix"):
+        assert (rule in config) == (rule in hub_class.settings_type.names())
+    lmms = task(name, protocol="lmms-eval")
+    request = lmms.build_request(next(lmms.samples()), 0)
+    assert request.prompt.endswith("\nAnswer the question using a single word or phrase.")
+    assert request.answer_length == hub_class.protocols["lmms-eval"].answer_length
+
+
+@pytest.mark.parametrize("name, unparsed", [("shapes-vqa", False), ("shapes-pope", True), ("shapes-mme", True),
+                                            ("shapes-caption", False)])
+def test_empty_answers_are_reported_like_the_hub_tasks(name, unparsed):
+    """8 answers, the 1st empty and the 4th only T5 specials: empty_answers = 2 / 8 = 25%, noted by id; the
+    yes/no tasks also count them unparsed (the 6 oracle answers say yes or no): 25%."""
+    t = task(name)
+    recs = records(t, lambda s: describe(Scene.from_dict(s.doc["scene"])) if name == "shapes-caption" else oracle(s))[:8]
+    recs[0]["prediction"], recs[3]["prediction"] = "", "</s><pad>"
+    evaluation = t.evaluate(recs)
+    assert evaluation.metrics["empty_answers"] == 25.0 and "empty_answers" in evaluation.lower_is_better
+    assert ("unparsed_answers" in evaluation.metrics) == unparsed
+    if unparsed:
+        assert evaluation.metrics["unparsed_answers"] == 25.0
+    note = next(n for n in evaluation.notes if n.startswith("empty answers"))
+    assert note.startswith("empty answers: 2 of 8 (25.0%)") and recs[0]["id"] in note and recs[3]["id"] in note
+    assert task(name).evaluate(records(t, lambda s: "yes")[:4]).metrics["empty_answers"] == 0.0
+
 def test_other_requests():
     caption = task("shapes-caption")
     assert isinstance(caption.build_request(next(caption.samples()), 1), CaptionRequest)

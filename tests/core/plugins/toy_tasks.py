@@ -4,11 +4,14 @@
 `toy-draw`: "draw a <colour> square", scored by the colour of the drawing.
 """
 
+from dataclasses import dataclass
+
 from PIL import Image
 
 from ddit_eval.api import ANSWER, GENERATE_IMAGES, AnswerRequest, Evaluation, ImageRequest, Sample, Task
 from ddit_eval.doubles import BACKGROUND, PALETTE, _colour_counts
 from ddit_eval.registry import register_task
+from ddit_eval.settings import Settings, setting
 
 COLOURS = sorted(PALETTE)
 
@@ -20,6 +23,13 @@ def _render(colour: str, index: int) -> Image.Image:
     return image
 
 
+@dataclass(frozen=True)
+class ToyColorsSettings(Settings):
+    num_samples: int = setting(40, "squares asked about")
+    image_dir: str = setting("", "read the images from this folder instead (empty: render them)")
+    steps: int = setting(4, "text-diffusion steps")
+
+
 @register_task
 class ToyColors(Task):
     name = "toy-colors"
@@ -27,20 +37,20 @@ class ToyColors(Task):
     data_source = "rendered in memory from the sample index, or read from image_dir"
     primary_metric = "accuracy"
     request_kind = ANSWER
-    default_settings = {"num_samples": 40, "image_dir": "", "steps": 4}
+    settings_type = ToyColorsSettings
 
     def samples(self):
-        for i in range(self.settings["num_samples"]):
+        for i in range(self.settings.num_samples):
             yield Sample(id=f"c{i:04d}", doc={"index": i, "colour": COLOURS[(i * 7) % len(COLOURS)]})
 
     def build_request(self, sample, seed):
-        if self.settings["image_dir"]:
-            with Image.open(f"{self.settings['image_dir']}/{sample.id}.png") as f:
+        if self.settings.image_dir:
+            with Image.open(f"{self.settings.image_dir}/{sample.id}.png") as f:
                 image = f.convert("RGB")
         else:
             image = _render(sample.doc["colour"], sample.doc["index"])
         return AnswerRequest(id=sample.id, image=image, prompt="Q: What colour is the square? A: ", seed=seed,
-                             steps=self.settings["steps"])
+                             steps=self.settings.steps)
 
     def describe_sample(self, sample):
         return {"question": "What colour is the square?", "answer": sample.doc["colour"]}
@@ -50,6 +60,12 @@ class ToyColors(Task):
         return Evaluation({"accuracy": sum(p["accuracy"] for p in per) / len(per)}, per)
 
 
+@dataclass(frozen=True)
+class ToyDrawSettings(Settings):
+    num_samples: int = setting(6, "prompts")
+    images_per_prompt: int = setting(2, "images drawn per prompt")
+
+
 @register_task
 class ToyDraw(Task):
     name = "toy-draw"
@@ -57,15 +73,15 @@ class ToyDraw(Task):
     data_source = "prompts generated from the sample index"
     primary_metric = "correct"
     request_kind = GENERATE_IMAGES
-    default_settings = {"num_samples": 6, "images_per_prompt": 2}
+    settings_type = ToyDrawSettings
 
     def samples(self):
-        for i in range(self.settings["num_samples"]):
+        for i in range(self.settings.num_samples):
             yield Sample(id=f"d{i:03d}", doc={"colour": COLOURS[i % len(COLOURS)]})
 
     def build_request(self, sample, seed):
         return ImageRequest(id=sample.id, prompt=f"a photo of a {sample.doc['colour']} square", seed=seed,
-                            num_images=self.settings["images_per_prompt"], resolution=32)
+                            num_images=self.settings.images_per_prompt, resolution=32)
 
     def describe_sample(self, sample):
         return {"prompt": f"a photo of a {sample.doc['colour']} square", "colour": sample.doc["colour"]}
