@@ -243,30 +243,31 @@ def cmd_compare(args) -> int:
     for directory in args.include_path:
         include_path(directory)
     baseline, candidate = SavedRun(args.baseline), SavedRun(args.candidate)  # each log is read once, for all three checks
-    rows, notes = compare_mod.compare_runs(baseline, candidate, compare_mod.parse_max_drops(args.max_drop), args.alpha)
+    max_drops = compare_mod.parse_max_drops(args.max_drop)
+    found = compare_mod.gate(baseline, candidate, max_drops, args.alpha)
+    rows = found.rows
     print(compare_mod.format_table(rows, args.alpha))
-    for note in notes:
+    for note in found.notes:
         print(f"note: {note}")
     failed = [r for r in rows if r.failed]
     for r in failed:
         print(f"FAIL {r.task}.{r.metric}: dropped {r.drop:.4g} (allowed {r.max_drop:g}), "
               f"{100 * (1 - args.alpha):g}% CI of the difference [{r.ci_low:+.4g}, {r.ci_high:+.4g}]", file=sys.stderr)
-    broken = compare_mod.new_failures(baseline, candidate)
+    broken = found.broken
     for task, ids in broken.items():
         print(f"FAIL {task}: {len(ids)} samples the baseline scored failed in the candidate, e.g. {ids[0]!r}", file=sys.stderr)
-    mismatched = _mismatched(baseline, candidate, args.allow_mismatch)
+    mismatched = _mismatched(found.mismatched, args.allow_mismatch)
     if args.html:
         from .html_report import write_compare_html
 
-        page = write_compare_html(args.baseline, args.candidate, args.html, args.alpha,
-                                  compare_mod.parse_max_drops(args.max_drop), args.allow_mismatch)
+        page = write_compare_html(args.baseline, args.candidate, args.html, args.alpha, max_drops, args.allow_mismatch,
+                                  runs=(baseline, candidate), found=found)
         print(f"wrote {page}")
     return 1 if failed or broken or mismatched else 0
 
 
-def _mismatched(baseline: SavedRun, candidate: SavedRun, allowed: bool) -> bool:
+def _mismatched(found: list[str], allowed: bool) -> bool:
     """A candidate that did not run the baseline's experiment fails the gate, in one line, unless allowed."""
-    found = compare_mod.mismatches(baseline, candidate)
     if found and allowed:
         print(f"note: gated on what the runs share (--allow-mismatch): {'; '.join(found)}")
     elif found:

@@ -53,6 +53,21 @@ class Comparison:
         return self.significant_drop and self.drop > self.max_drop
 
 
+@dataclass(frozen=True)
+class Gate:
+    """Everything the checkpoint gate found, computed once for the terminal and the `--html` page."""
+
+    rows: list[Comparison]
+    notes: list[str]
+    broken: dict[str, list[str]]  # task -> ids the baseline scored and the candidate failed
+    mismatched: list[str]  # why the candidate is not the baseline's experiment
+
+
+def gate(baseline: SavedRun, candidate: SavedRun, max_drops: dict, alpha: float = 0.05) -> Gate:
+    rows, notes = compare_runs(baseline, candidate, max_drops, alpha)
+    return Gate(rows, notes, new_failures(baseline, candidate), mismatches(baseline, candidate))
+
+
 def new_failures(baseline: SavedRun, candidate: SavedRun) -> dict[str, list[str]]:
     """Per shared task, the ids the baseline scored but the candidate recorded as errors.
 

@@ -23,14 +23,14 @@ from .backends import check_load_options, check_model_spec, check_serves
 from .cpu_threads import restore_torch_threads, set_torch_threads, thread_facts, torch_threads_now
 from .distributed import World, world_from_env
 from .errors import UsageError
+from .headlines import terminal_summary
+from .html_report import write_run_html
 from .provenance import versions
 from .results import DISK_FULL
 from .run_folder import RUN_FILES, RunFolder
 from .runner import RunAborted, RunOptions, TaskRunner
-from .scoring import TaskOutcome, score_records
-from .headlines import terminal_summary
-from .html_report import write_run_html
 from .schema import RunResults, TaskSummary
+from .scoring import TaskOutcome, score_records
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..bootstrap import POWER
-from ..compare import Comparison, compare_runs, mismatches, new_failures
+from ..compare import Comparison, Gate, gate
 from ..saved_run import SavedRun
 from .compare_samples import write_changed_samples
 from .html_text import esc, hash_link
@@ -72,11 +72,13 @@ def _changed_links(datasets: dict) -> str:
 
 
 def write_compare_html(baseline_dir: str | Path, candidate_dir: str | Path, out_path: str | Path, alpha: float = 0.05,
-                       max_drops: Optional[dict] = None, allow_mismatch: bool = False, thumbnails: bool = True) -> Path:
-    """The compare page at `out_path`, its data in `<out stem>_files/`; `max_drops`: {(task, metric): allowed}."""
-    baseline, candidate = SavedRun(baseline_dir), SavedRun(candidate_dir)
-    rows, notes = compare_runs(baseline, candidate, max_drops or {}, alpha)
-    broken, mismatched = new_failures(baseline, candidate), mismatches(baseline, candidate)
+                       max_drops: Optional[dict] = None, allow_mismatch: bool = False, thumbnails: bool = True,
+                       runs: Optional[tuple] = None, found: Optional[Gate] = None) -> Path:
+    """The compare page at `out_path`, its data in `<out stem>_files/`; `max_drops`: {(task, metric): allowed}.
+    `runs` and `found`: the SavedRuns and the Gate that `compare` already computed (else computed here)."""
+    baseline, candidate = runs or (SavedRun(baseline_dir), SavedRun(candidate_dir))
+    found = found or gate(baseline, candidate, max_drops or {}, alpha)
+    rows, notes, broken, mismatched = found.rows, found.notes, found.broken, found.mismatched
     html = Path(out_path)
     files = files_dir(html)
     datasets = {}

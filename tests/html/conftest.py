@@ -59,7 +59,3 @@ def copy_of(runs, tmp_path):
     def copy(name: str) -> Path:
         return Path(shutil.copytree(runs[name], tmp_path / name))
     return copy
-
-
-def log(run_dir: Path, task: str) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "samples" / f"{task}.jsonl").read_text().splitlines() if line]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from browser import load, needs_chromium, screenshot
-from conftest import log
+from helpers.harness import samples as log
 
 from ddit_eval.html_report import write_compare_html, write_run_html, write_runs_html
 from ddit_eval.metrics.vqa import answer_texts

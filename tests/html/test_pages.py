@@ -5,7 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import log
+from helpers.harness import samples as log
 
 from ddit_eval.html_report import REPORT_FILES, REPORT_HTML, write_compare_html, write_run_html, write_runs_html
 from ddit_eval.html_report.geneval_view import image_path
